@@ -1,0 +1,105 @@
+# iscsi-sparse-proxy build.
+#   make            the daemon (build/iscsi-sparse-proxy)
+#   make check      unit + integration tests, plain and under ASan/UBSan
+#   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make demo       a local tgtd with a thin LUN and the proxy in front of it
+#   make bench      proxy vs direct throughput ratios
+#   make install    PREFIX / DESTDIR honoured
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CC         ?= cc
+OPT        ?= -O2 -g
+FUZZ_SECONDS ?= 30
+
+PKGS       := libevent libiscsi libcrypto inih libisal
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+          -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -I. -Iproxy -Iscsi -Iconf $(PKG_CFLAGS) $(CFLAGS)
+SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Files that use sockets or the event loop; everything else is pure and is
+# linked into unit tests and fuzzers.
+DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/conn*.c proxy/session*.c proxy/task*.c \
+                 proxy/backend*.c proxy/target*.c proxy/server*.c proxy/stats*.c proxy/main.c))
+MAIN_SRC    := proxy/main.c
+PURE_SRCS   := $(filter-out $(DAEMON_SRCS) $(MAIN_SRC),$(wildcard proxy/*.c scsi/*.c conf/*.c))
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+HDRS        := $(wildcard proxy/*.h scsi/*.h conf/*.h tests/unit/*.h)
+
+BIN := build/iscsi-sparse-proxy
+
+.PHONY: all check unit unit-san integration integration-san fuzz demo bench install \
+        deps clean lint
+all: $(BIN)
+
+# ---- objects: build/<variant>/<path>.o --------------------------------------
+build/plain/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+build/san/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -c $< -o $@
+
+objs = $(patsubst %.c,build/$(1)/%.o,$(2))
+
+$(BIN): $(call objs,plain,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS))
+	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+build/iscsi-sparse-proxy-san: $(call objs,san,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS))
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+# ---- unit tests (cmocka): each tests/unit/test_X.c is one binary -------------
+UNIT_PLAIN := $(patsubst tests/unit/%.c,build/plain/unit/%,$(UNIT_SRCS))
+UNIT_SAN   := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRCS))
+build/plain/unit/%: build/plain/tests/unit/%.o $(call objs,plain,$(PURE_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ -lcmocka $(PKG_LIBS)
+build/san/unit/%: build/san/tests/unit/%.o $(call objs,san,$(PURE_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(SAN) -o $@ $^ -lcmocka $(PKG_LIBS)
+
+unit: $(UNIT_PLAIN)
+	@tests/run-unit.sh $(UNIT_PLAIN)
+unit-san: $(UNIT_SAN)
+	@tests/run-unit.sh $(UNIT_SAN)
+
+integration: $(BIN)
+	tests/integration/run.sh $(BIN)
+integration-san: build/iscsi-sparse-proxy-san
+	tests/integration/run.sh build/iscsi-sparse-proxy-san
+
+check: deps
+	$(MAKE) $(BIN) build/iscsi-sparse-proxy-san
+	$(MAKE) lint unit unit-san
+	$(MAKE) integration-san
+	$(MAKE) integration
+
+# ---- fuzzing (libFuzzer, clang) ---------------------------------------------
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+build/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iproxy -Iscsi -Iconf $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRCS) $(PKG_LIBS)
+fuzz: deps $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# ---- the rest -----------------------------------------------------------------
+deps:
+	@tests/deps.sh
+lint:
+	@tests/lint.sh
+demo: deps $(BIN)
+	tests/demo.sh $(BIN)
+bench: deps $(BIN)
+	tests/bench/bench.sh $(BIN)
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/iscsi-sparse-proxy
+	install -D -m 0644 iscsi-sparse-proxy.conf $(DESTDIR)/etc/iscsi-sparse-proxy/iscsi-sparse-proxy.conf
+
+clean:
+	rm -rf build

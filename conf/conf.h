@@ -1,0 +1,72 @@
+/*
+ * Configuration: iscsi-sparse-proxy.conf (INI, parsed by inih) into a plain
+ * struct, validated.  Pure: reads the file and nothing else.
+ */
+#ifndef ISP_CONF_H
+#define ISP_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+/* host:port, "[v6]:port" or "*:port"; host may be a name. */
+struct conf_addr {
+    char host[256];
+    char port[8];
+};
+
+enum conf_coherence { CONF_COHERENCE_VERIFY = 0, CONF_COHERENCE_EXCLUSIVE, CONF_COHERENCE_OFF };
+
+struct conf_target {
+    char *name;                     /* [target NAME]: what initiators log in to */
+    struct conf_addr backend_portal;
+    char *backend_target;
+    char *backend_chap_username;    /* optional; NULL when not set */
+    char *backend_chap_password;    /* optional; never printed */
+    char *initiator_name;           /* optional; NULL = use the initiator's own */
+    enum conf_coherence coherence;  /* default verify */
+    uint32_t page_size;             /* bytes; 0 = auto */
+    unsigned line;                  /* line of the section header, for messages */
+};
+
+struct conf {
+    char *path;
+    struct conf_addr *listen;       /* one or more portals */
+    size_t n_listen;
+    bool stats_enabled;             /* stats_listen non-empty */
+    struct conf_addr stats_listen;
+    enum log_level log_level;       /* default info */
+    bool log_syslog;                /* log = syslog | stderr (default) */
+    uint64_t session_memory_budget; /* bytes of data buffers per session, default 64 MiB */
+    uint32_t queue_depth;           /* CmdSN window per session, default 128 */
+    uint32_t max_recv_data_segment_length; /* declared to initiators, default 262144 */
+    uint32_t max_burst_length;      /* default 1 MiB */
+    uint32_t first_burst_length;    /* default 256 KiB */
+    uint32_t nop_interval;          /* seconds between NOP-In pings, 0 = off; default 30 */
+    uint32_t nop_timeout;           /* seconds to wait for the NOP-Out answer, default 30 */
+    uint32_t backend_timeout;       /* seconds for backend login/commands, default 30 */
+    struct conf_target *targets;
+    size_t n_targets;
+};
+
+/*
+ * Load and validate.  On error returns -1 and writes one message of the form
+ * "FILE:LINE: [section] key: what is wrong" into err.  Unknown sections and
+ * keys are errors; so are missing required keys and duplicate targets.
+ */
+int conf_load(const char *path, struct conf **out, char *err, size_t err_len);
+/* Same, from a string (tests and fuzzing); name is used in messages. */
+int conf_load_string(const char *text, const char *name, struct conf **out, char *err,
+                     size_t err_len);
+/* Print the resolved configuration (every key, defaults filled in, secrets masked)
+ * in the same INI format, so the output is itself a valid configuration. */
+void conf_print(const struct conf *c, FILE *f);
+void conf_free(struct conf *c);
+
+const struct conf_target *conf_find_target(const struct conf *c, const char *name);
+const char *conf_coherence_name(enum conf_coherence m);
+
+#endif

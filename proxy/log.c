@@ -1,0 +1,61 @@
+#include "log.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static enum log_level current_level = LOG_LVL_INFO;
+static bool to_syslog;
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void log_set_level(enum log_level level) { current_level = level; }
+enum log_level log_get_level(void) { return current_level; }
+
+void log_use_syslog(void)
+{
+    openlog("iscsi-sparse-proxy", LOG_PID, LOG_DAEMON);
+    to_syslog = true;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return (unsigned)level < sizeof(level_names) / sizeof(level_names[0])
+        ? level_names[level] : "?";
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if (level > current_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    if (to_syslog) {
+        static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+        vsyslog(prio[level], fmt, ap);
+    } else {
+        struct timespec ts;
+        struct tm tm;
+        char stamp[32];
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        fprintf(stderr, "%s.%03ldZ %-5s ", stamp, ts.tv_nsec / 1000000L, level_names[level]);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
