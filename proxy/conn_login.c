@@ -1,0 +1,193 @@
+/*
+ * Login phase of a frontend connection: Login PDUs go through the pure
+ * state machine (iscsi_login.c); when a normal session is about to enter
+ * Full Feature Phase, the backend session is logged in first, and the final
+ * Login Response reflects its outcome (DESIGN.md, "Sessions").
+ */
+#include <string.h>
+
+#include <event2/bufferevent.h>
+
+#include "backend.h"
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+static bool target_known(void *ctx, const char *name)
+{
+    const struct proxy *p = ctx;
+    return conf_find_target(p->conf, name) != NULL;
+}
+
+static void send_login_reply(struct conn *c, struct iscsi_login_reply *reply)
+{
+    conn_stamp_sn(c, &reply->hdr, true);
+    conn_send(c, &reply->hdr, reply->data, (uint32_t)reply->data_len, NULL);
+}
+
+static void enter_full_feature_phase(struct conn *c)
+{
+    c->params = *iscsi_login_params(c->login);
+    c->state = CONN_FFP;
+    conn_keepalive_start(c);
+    log_info("%s: %s session up: initiator %s%s%s, TSIH %u, MaxRecvDataSegmentLength %u/%u,"
+             " digests %s/%s", c->peer, c->params.discovery ? "discovery" : "normal",
+             c->params.initiator_name, c->target ? ", target " : "",
+             c->target ? c->target->name : "", (unsigned)c->tsih,
+             (unsigned)c->params.initiator_mrdsl, (unsigned)c->params.target_mrdsl,
+             c->params.header_digest ? "CRC32C" : "None",
+             c->params.data_digest ? "CRC32C" : "None");
+    conn_resume(c);     /* PDUs may already wait in the input buffer */
+}
+
+static void finish_login(struct conn *c, struct iscsi_login_reply *reply,
+                         enum iscsi_login_result r)
+{
+    send_login_reply(c, reply);
+    if (r == ISCSI_LOGIN_DONE) {
+        enter_full_feature_phase(c);
+        return;
+    }
+    if (r == ISCSI_LOGIN_REPLY_AND_CLOSE) {
+        log_warn("%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
+                 (unsigned)reply->status, reply->why ? reply->why : "-",
+                 c->params.initiator_name[0] ? c->params.initiator_name : "?");
+        conn_close_after_flush(c, "login failed");
+    }
+}
+
+/*
+ * What the initiator is told when the backend login fails (RFC 7143
+ * 11.13.5): the backend's refusal of this initiator stays a refusal; a
+ * backend that cannot be reached is "service unavailable" (retry later);
+ * a backend that rejects the proxy's own configuration is a target error.
+ */
+static uint16_t frontend_status_for_backend(uint16_t backend_status)
+{
+    switch (backend_status) {
+    case ISCSI_LOGIN_ERR_FORBIDDEN:
+    case ISCSI_LOGIN_ERR_TOO_MANY_CONNECTIONS:
+    case ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE:
+    case ISCSI_LOGIN_ERR_OUT_OF_RESOURCES:
+        return backend_status;
+    default:
+        if ((backend_status >> 8) == 0x01)      /* redirection */
+            return ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE;
+        return ISCSI_LOGIN_ERR_TARGET;
+    }
+}
+
+static void backend_login_done(void *arg, uint16_t status, const char *err)
+{
+    struct conn *c = arg;
+    struct iscsi_login_reply reply;
+
+    if (c->state != CONN_LOGIN_BACKEND)
+        return;
+    uint16_t answer = 0;
+    if (status) {
+        answer = frontend_status_for_backend(status);
+        log_warn("%s: backend %s login to %s failed (status 0x%04x: %s)", c->peer,
+                 c->target->backend_portal.host, c->target->backend_target,
+                 (unsigned)status, err ? err : "-");
+    } else {
+        log_info("%s: backend session to %s up for initiator %s", c->peer,
+                 c->target->backend_target, iscsi_login_params(c->login)->initiator_name);
+    }
+    enum iscsi_login_result r = iscsi_login_finish(c->login, answer, &reply);
+    finish_login(c, &reply, r);
+}
+
+static void backend_lost(void *arg, const char *err)
+{
+    struct conn *c = arg;
+
+    log_warn("%s: backend session to %s lost (%s); closing the initiator's connection",
+             c->peer, c->target->backend_target, err ? err : "-");
+    conn_close(c, "backend session lost");
+}
+
+static const struct backend_ops conn_backend_ops = {
+    .on_login = backend_login_done,
+    .on_failure = backend_lost,
+};
+
+static int start_backend_login(struct conn *c)
+{
+    const struct iscsi_session_params *sp = iscsi_login_params(c->login);
+    const struct conf *cf = c->proxy->conf;
+    char portal[sizeof(c->target->backend_portal.host) + 16];
+
+    c->target = conf_find_target(cf, sp->target_name);
+    if (!c->target)
+        return -1;
+    const struct conf_addr *a = &c->target->backend_portal;
+    snprintf(portal, sizeof(portal), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host,
+             a->port);
+    struct backend_params bp = {
+        .portal = portal,
+        .target = c->target->backend_target,
+        .initiator_name = c->target->initiator_name ? c->target->initiator_name
+                                                    : sp->initiator_name,
+        .chap_username = c->target->backend_chap_username,
+        .chap_password = c->target->backend_chap_password,
+        .timeout_seconds = cf->backend_timeout,
+    };
+    c->backend = backend_new(c->proxy->base, &bp, &conn_backend_ops, c);
+    if (!c->backend)
+        return -1;
+    c->state = CONN_LOGIN_BACKEND;
+    if (backend_start(c->backend) < 0) {
+        c->state = CONN_LOGIN;
+        return -1;
+    }
+    return 0;
+}
+
+enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
+{
+    const struct conf *cf = c->proxy->conf;
+    struct iscsi_login_reply reply;
+
+    if (pdu->hdr.opcode != ISCSI_OP_LOGIN_REQ) {
+        log_warn("%s: %s PDU before login completed", c->peer,
+                 iscsi_opcode_name(pdu->hdr.opcode));
+        return RX_CLOSE;
+    }
+    if (!c->login) {
+        struct iscsi_login_limits lim = {
+            .max_recv_dsl = cf->max_recv_data_segment_length,
+            .max_burst = cf->max_burst_length,
+            .first_burst = cf->first_burst_length,
+            .max_outstanding_r2t = 1,
+            .allow_digests = true,
+        };
+        c->tsih = proxy_alloc_tsih(c->proxy);
+        c->login = iscsi_login_new(&lim, c->tsih, target_known, c->proxy);
+        if (!c->login)
+            return RX_CLOSE;
+        /* Login requests carry the session's first CmdSN and do not use it up. */
+        c->exp_cmdsn = pdu->hdr.u.login_req.cmdsn;
+        c->max_cmdsn = c->exp_cmdsn - 1;
+        c->statsn = pdu->hdr.u.login_req.expstatsn;
+        memcpy(c->isid, pdu->hdr.u.login_req.isid, sizeof(c->isid));
+    }
+    enum iscsi_login_result r = iscsi_login_step(c->login, &pdu->hdr, pdu->data,
+                                                 pdu->hdr.data_len, &reply);
+    if (r != ISCSI_LOGIN_FFP_PENDING) {
+        finish_login(c, &reply, r);
+        return RX_DONE;
+    }
+    if (start_backend_login(c) < 0) {
+        log_error("%s: cannot start the backend session", c->peer);
+        r = iscsi_login_finish(c->login, ISCSI_LOGIN_ERR_TARGET, &reply);
+        finish_login(c, &reply, r);
+    }
+    return RX_DONE;
+}
+
+void conn_login_teardown(struct conn *c)
+{
+    iscsi_login_free(c->login);
+    c->login = NULL;
+}

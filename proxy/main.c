@@ -1,0 +1,103 @@
+/* iscsi-sparse-proxy: command line, configuration, event loop, signals. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+
+#define PROXY_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: iscsi-sparse-proxy -c FILE [--check-config]\n"
+            "  -c, --config FILE   configuration file (iscsi-sparse-proxy.conf(5))\n"
+            "      --check-config  validate FILE, print the resolved configuration, exit\n"
+            "  -V, --version       print the version\n"
+            "  -h, --help          this text\n"
+            "Runs in the foreground and logs to stderr unless log = syslog.\n");
+}
+
+static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct proxy *p = arg;
+
+    (void)what;
+    log_info("signal %d: stopping", (int)sig);
+    proxy_stop(p);
+    event_base_loopexit(p->base, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "check-config", no_argument, NULL, 'k' },
+        { "version", no_argument, NULL, 'V' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *path = NULL;
+    int check_only = 0, opt;
+
+    while ((opt = getopt_long(argc, argv, "c:Vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': path = optarg; break;
+        case 'k': check_only = 1; break;
+        case 'V': printf("iscsi-sparse-proxy %s\n", PROXY_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    struct conf *conf = NULL;
+    char err[512];
+    if (conf_load(path, &conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "iscsi-sparse-proxy: %s\n", err);
+        return 2;
+    }
+    if (check_only) {
+        conf_print(conf, stdout);
+        conf_free(conf);
+        return 0;
+    }
+    log_set_level(conf->log_level);
+    if (conf->log_syslog)
+        log_use_syslog();
+    signal(SIGPIPE, SIG_IGN);
+
+    struct event_base *base = event_base_new();
+    struct proxy *p = base ? proxy_new(base, conf) : NULL;
+    if (!p || proxy_listen(p) < 0) {
+        proxy_free(p);
+        if (base)
+            event_base_free(base);
+        conf_free(conf);
+        return 1;
+    }
+    struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, p);
+    struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, p);
+    evsignal_add(sigint, NULL);
+    evsignal_add(sigterm, NULL);
+    log_info("iscsi-sparse-proxy %s started, %zu target(s)", PROXY_VERSION, conf->n_targets);
+
+    event_base_dispatch(base);
+
+    event_free(sigint);
+    event_free(sigterm);
+    proxy_free(p);
+    event_base_free(base);
+    conf_free(conf);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,142 @@
+/* Listeners and the registry of live connections. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+static void format_addr(const struct sockaddr *sa, char *out, size_t len)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(out, len, "%s:%u", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, len, "[%s]:%u", host, port);
+    } else {
+        snprintf(out, len, "?");
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *peer_sa,
+                      int socklen, void *arg)
+{
+    struct proxy *p = arg;
+    struct sockaddr_storage local_sa;
+    socklen_t local_len = sizeof(local_sa);
+    char peer[64], local[64] = "?";
+
+    (void)l;
+    (void)socklen;
+    format_addr(peer_sa, peer, sizeof(peer));
+    if (getsockname(fd, (struct sockaddr *)&local_sa, &local_len) == 0)
+        format_addr((struct sockaddr *)&local_sa, local, sizeof(local));
+    evutil_make_socket_nonblocking(fd);
+    if (!conn_new(p, fd, peer, local))
+        log_error("%s: cannot set up a connection: out of memory", peer);
+}
+
+struct proxy *proxy_new(struct event_base *base, struct conf *conf)
+{
+    struct proxy *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->base = base;
+    p->conf = conf;
+    p->next_tsih = 1;
+    TAILQ_INIT(&p->conns);
+    p->target_names = calloc(conf->n_targets, sizeof(*p->target_names));
+    p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));
+    p->listeners = calloc(conf->n_listen, sizeof(*p->listeners));
+    if (!p->target_names || !p->portal_text || !p->listeners) {
+        proxy_free(p);
+        return NULL;
+    }
+    for (size_t i = 0; i < conf->n_targets; i++)
+        p->target_names[i] = conf->targets[i].name;
+    for (size_t i = 0; i < conf->n_listen; i++) {
+        const struct conf_addr *a = &conf->listen[i];
+        snprintf(p->portal_text[i], sizeof(p->portal_text[i]),
+                 strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host, a->port);
+    }
+    p->n_portals = conf->n_listen;
+    return p;
+}
+
+static struct evconnlistener *listen_on(struct proxy *p, const struct conf_addr *a)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE };
+    struct addrinfo *res = NULL;
+    const char *host = strcmp(a->host, "*") == 0 ? NULL : a->host;
+    int rc = getaddrinfo(host, a->port, &hints, &res);
+
+    if (rc != 0) {
+        log_error("listen %s:%s: %s", a->host, a->port, gai_strerror(rc));
+        return NULL;
+    }
+    struct evconnlistener *l = evconnlistener_new_bind(
+        p->base, accept_cb, p, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        -1, res->ai_addr, (int)res->ai_addrlen);
+    if (!l)
+        log_error("listen %s:%s: %s", a->host, a->port,
+                  evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    freeaddrinfo(res);
+    return l;
+}
+
+int proxy_listen(struct proxy *p)
+{
+    for (size_t i = 0; i < p->conf->n_listen; i++) {
+        p->listeners[i] = listen_on(p, &p->conf->listen[i]);
+        if (!p->listeners[i])
+            return -1;
+        p->n_listeners = i + 1;
+        log_info("listening for initiators on %s", p->portal_text[i]);
+    }
+    return 0;
+}
+
+void proxy_stop(struct proxy *p)
+{
+    struct conn *c;
+
+    for (size_t i = 0; i < p->n_listeners; i++) {
+        evconnlistener_free(p->listeners[i]);
+        p->listeners[i] = NULL;
+    }
+    p->n_listeners = 0;
+    TAILQ_FOREACH(c, &p->conns, link)
+        conn_close(c, "proxy stopping");
+}
+
+void proxy_free(struct proxy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_listeners; i++)
+        evconnlistener_free(p->listeners[i]);
+    free(p->listeners);
+    free(p->target_names);
+    free(p->portal_text);
+    free(p);
+}
+
+uint16_t proxy_alloc_tsih(struct proxy *p)
+{
+    uint16_t t = p->next_tsih++;
+    if (p->next_tsih == 0)      /* TSIH 0 means "new session" (RFC 7143 11.12.6) */
+        p->next_tsih = 1;
+    return t;
+}
