@@ -133,9 +133,13 @@ void iscsi_put32(uint8_t *p, uint32_t v);
 void iscsi_put64(uint8_t *p, uint64_t v);
 
 /* Decode a BHS.  Every opcode of RFC 7143 is decoded; an unknown opcode is
- * still decoded into the common fields and returns 0 (the caller Rejects it). */
+ * still decoded into the common fields (LUN and I bit included) and the
+ * caller Rejects it.  Reserved fields, and the I bit of opcodes that have
+ * none, decode as zero; byte 1 (flags) is kept as received. */
 void iscsi_pdu_decode(const uint8_t bhs[ISCSI_BHS_LEN], struct iscsi_pdu_hdr *out);
-/* Encode a BHS; reserved bytes are zero.  data_len must be <= ISCSI_MAX_DSL. */
+/* Encode a BHS; reserved bytes are zero.  data_len must be <= ISCSI_MAX_DSL.
+ * Bits the RFC fixes are forced: I=1 on Login Request, F=1 where byte 1
+ * reads "1|..." in the figure, ITT 0xffffffff on Async Message and Reject. */
 void iscsi_pdu_encode(const struct iscsi_pdu_hdr *in, uint8_t bhs[ISCSI_BHS_LEN]);
 
 /* Data segments are padded to a multiple of 4 bytes (RFC 7143 11.1). */
@@ -162,7 +166,8 @@ uint64_t iscsi_pdu_wire_tail_len(const struct iscsi_pdu_hdr *h, bool header_dige
 #define ISCSI_CRC32C_INIT 0xffffffffu
 uint32_t iscsi_crc32c(uint32_t crc, const void *buf, size_t len);
 uint32_t iscsi_crc32c_final(uint32_t crc);
-/* The digest is sent least significant byte first (RFC 7143 13.1). */
+/* The digest is sent least significant byte first (RFC 7143 13.1; RFC 3720
+ * B.4 lists digest 0x8a9136aa as the bytes aa 36 91 8a). */
 void iscsi_put_digest(uint8_t out[ISCSI_DIGEST_LEN], uint32_t digest);
 uint32_t iscsi_get_digest(const uint8_t in[ISCSI_DIGEST_LEN]);
 
