@@ -12,7 +12,9 @@
 
 #include "log.h"
 
-/* host:port, "[v6]:port" or "*:port"; host may be a name. */
+/* host:port, "[v6]:port" or "*:port"; host may be a name.  host is stored
+ * without brackets ("::1", "fe80::1%eth0"); "*" means any address; port is
+ * always set (decimal, defaults filled in). */
 struct conf_addr {
     char host[256];
     char port[8];
@@ -66,7 +68,10 @@ int conf_load_string(const char *text, const char *name, struct conf **out, char
 void conf_print(const struct conf *c, FILE *f);
 void conf_free(struct conf *c);
 
+/* Target names compare case-insensitively (RFC 3722 folds them to lower case). */
 const struct conf_target *conf_find_target(const struct conf *c, const char *name);
 const char *conf_coherence_name(enum conf_coherence m);
+/* "host:port", "[v6]:port" or "*:port" into buf (for logs); returns snprintf's value. */
+int conf_addr_format(const struct conf_addr *a, char *buf, size_t len);
 
 #endif

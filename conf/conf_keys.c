@@ -1,0 +1,306 @@
+/*
+ * Sections and keys of iscsi-sparse-proxy.conf: [proxy] and [target NAME],
+ * what each key accepts, and the defaults.  Called by conf.c's inih handler.
+ */
+#include "conf_internal.h"
+#include "conf_value.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const conf_pkey_names[PK_COUNT] = {
+    "listen", "stats_listen", "log_level", "log", "session_memory_budget", "queue_depth",
+    "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
+    "nop_interval", "nop_timeout", "backend_timeout",
+};
+
+const char *const conf_tkey_names[TK_COUNT] = {
+    "backend_portal", "backend_target", "backend_chap_username", "backend_chap_password",
+    "initiator_name", "coherence", "page_size",
+};
+
+/* Numeric [proxy] keys: a size takes K/M/G and shows its range that way. */
+struct numkey {
+    enum pkey key;
+    bool size;
+    uint64_t min, max;
+};
+static const struct numkey numkeys[] = {
+    { PK_MEMORY, true, 1u << 20, 4ull << 30 },
+    { PK_QUEUE_DEPTH, false, 1, 4096 },
+    { PK_MRDSL, true, 512, 16777215 },
+    { PK_MAX_BURST, true, 512, 16777215 },
+    { PK_FIRST_BURST, true, 512, 16777215 },
+    { PK_NOP_INTERVAL, false, 0, 3600 },
+    { PK_NOP_TIMEOUT, false, 1, 3600 },
+    { PK_BACKEND_TIMEOUT, false, 1, 3600 },
+};
+
+/* Store a range-checked numeric value. */
+static void store_num(struct conf *c, enum pkey k, uint64_t v)
+{
+    switch (k) {
+    case PK_MEMORY: c->session_memory_budget = v; break;
+    case PK_QUEUE_DEPTH: c->queue_depth = (uint32_t)v; break;
+    case PK_MRDSL: c->max_recv_data_segment_length = (uint32_t)v; break;
+    case PK_MAX_BURST: c->max_burst_length = (uint32_t)v; break;
+    case PK_FIRST_BURST: c->first_burst_length = (uint32_t)v; break;
+    case PK_NOP_INTERVAL: c->nop_interval = (uint32_t)v; break;
+    case PK_NOP_TIMEOUT: c->nop_timeout = (uint32_t)v; break;
+    case PK_BACKEND_TIMEOUT: c->backend_timeout = (uint32_t)v; break;
+    default: break;
+    }
+}
+
+static bool eq(const char *s, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(s, lit, n) == 0;
+}
+
+/* A section header line: [proxy] or [target NAME]. */
+void conf_section_start(struct pstate *ps, const char *s, const char *e)
+{
+    struct conf *c = ps->c;
+    char lab[300];
+
+    ps->sec_raw = s;
+    ps->sec_raw_len = (size_t)(e - s);
+    ps->sec = SEC_NONE;
+    conf_trim(&s, &e);
+    size_t n = (size_t)(e - s);
+    if (eq(s, n, "proxy")) {
+        if (ps->proxy_line) {
+            conf_fail_at(ps, ps->lineno, "proxy", NULL, "duplicate section (first at line %u)",
+                         ps->proxy_line);
+            return;
+        }
+        ps->proxy_line = ps->lineno;
+        ps->sec = SEC_PROXY;
+        return;
+    }
+    if (n < 6 || memcmp(s, "target", 6) != 0 || (n > 6 && !conf_is_space(s[6]))) {
+        conf_fail_at(ps, ps->lineno, NULL, NULL,
+                     "[%.*s]: unknown section (expected [proxy] or [target NAME])", (int)n, s);
+        return;
+    }
+    const char *ns = s + 6;
+    conf_trim(&ns, &e);
+    if (ns == e) {
+        conf_fail_at(ps, ps->lineno, "target", NULL, "target name missing ([target NAME])");
+        return;
+    }
+    char *name = strndup(ns, (size_t)(e - ns));
+    if (!name) {
+        conf_fail_at(ps, ps->lineno, NULL, NULL, "out of memory");
+        return;
+    }
+    snprintf(lab, sizeof(lab), "target %s", name);
+    const char *why;
+    if (cv_check_iscsi_name(name, true, &why) != 0) {
+        conf_fail_at(ps, ps->lineno, lab, NULL, "bad target name: %s", why);
+        free(name);
+        return;
+    }
+    for (size_t i = 0; i < c->n_targets; i++) {
+        if (strcasecmp(c->targets[i].name, name) == 0) {
+            conf_fail_at(ps, ps->lineno, lab, NULL,
+                         "duplicate target (first defined at line %u)", c->targets[i].line);
+            free(name);
+            return;
+        }
+    }
+    if (c->n_targets == ps->targets_cap) {
+        size_t cap = ps->targets_cap ? 2 * ps->targets_cap : 4;
+        struct conf_target *t = realloc(c->targets, cap * sizeof(*t));
+        if (t)
+            c->targets = t;
+        unsigned (*kl)[TK_COUNT] = t ? realloc(ps->tkey_line, cap * sizeof(*kl)) : NULL;
+        if (!kl) {
+            free(name);
+            conf_fail_at(ps, ps->lineno, NULL, NULL, "out of memory");
+            return;
+        }
+        ps->tkey_line = kl;
+        ps->targets_cap = cap;
+    }
+    struct conf_target *t = &c->targets[c->n_targets];
+    memset(t, 0, sizeof(*t));
+    memset(ps->tkey_line[c->n_targets], 0, sizeof(ps->tkey_line[0]));
+    t->name = name;
+    t->coherence = CONF_COHERENCE_VERIFY;
+    t->page_size = 0;
+    t->line = ps->lineno;
+    c->n_targets++;
+    ps->sec = SEC_TARGET;
+}
+
+/* listen: portals separated by commas and/or white space; appends. */
+void conf_set_listen(struct pstate *ps, const char *v, size_t len)
+{
+    struct conf *c = ps->c;
+    size_t i = 0;
+
+    while (i < len && !ps->failed) {
+        while (i < len && (v[i] == ',' || conf_is_space(v[i])))
+            i++;
+        size_t st = i;
+        while (i < len && v[i] != ',' && !conf_is_space(v[i]))
+            i++;
+        if (i == st)
+            break;
+        struct conf_addr a;
+        const char *why;
+        if (cv_parse_addr(v + st, i - st, "3260", true, &a, &why) != 0) {
+            conf_fail_key(ps, "listen", "bad address '%.*s': %s", (int)(i - st), v + st, why);
+            return;
+        }
+        for (size_t k = 0; k < c->n_listen; k++) {
+            if (strcmp(c->listen[k].host, a.host) == 0 && strcmp(c->listen[k].port, a.port) == 0) {
+                conf_fail_key(ps, "listen", "'%.*s' is listed twice", (int)(i - st), v + st);
+                return;
+            }
+        }
+        if (c->n_listen == CONF_MAX_LISTEN) {
+            conf_fail_key(ps, "listen", "too many portals (at most %d)", CONF_MAX_LISTEN);
+            return;
+        }
+        if (!c->listen && !(c->listen = calloc(CONF_MAX_LISTEN, sizeof(*c->listen)))) {
+            conf_fail_key(ps, "listen", "out of memory");
+            return;
+        }
+        c->listen[c->n_listen++] = a;
+    }
+}
+
+void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
+{
+    struct conf *c = ps->c;
+    const char *key = conf_pkey_names[k], *why;
+
+    switch (k) {
+    case PK_LISTEN:
+        conf_set_listen(ps, v, strlen(v));
+        return;
+    case PK_STATS_LISTEN:
+        c->stats_enabled = *v != '\0';
+        if (c->stats_enabled &&
+            cv_parse_addr(v, strlen(v), "9100", true, &c->stats_listen, &why) != 0)
+            conf_fail_key(ps, key, "bad address '%s': %s", v, why);
+        return;
+    case PK_LOG_LEVEL:
+        if (log_level_parse(v, &c->log_level) != 0)
+            conf_fail_key(ps, key, "'%s' is not a log level (error, warn, info or debug)", v);
+        return;
+    case PK_LOG:
+        if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0)
+            c->log_syslog = strcmp(v, "syslog") == 0;
+        else
+            conf_fail_key(ps, key, "'%s' is not a log destination (stderr or syslog)", v);
+        return;
+    default:
+        break;
+    }
+    for (size_t i = 0; i < sizeof(numkeys) / sizeof(numkeys[0]); i++) {
+        const struct numkey *nk = &numkeys[i];
+        if (nk->key != k)
+            continue;
+        uint64_t val;
+        int rc = nk->size ? cv_parse_size(v, &val) : cv_parse_uint(v, &val);
+        if (rc == -1 && nk->size) {
+            conf_fail_key(ps, key, "'%s' is not a size (a number, optionally with K, M or G)", v);
+        } else if (rc == -1) {
+            conf_fail_key(ps, key, "'%s' is not a number", v);
+        } else if (rc != 0 || val < nk->min || val > nk->max) {
+            char lo[32], hi[32];
+            if (nk->size) {
+                cv_format_size(nk->min, lo, sizeof(lo));
+                cv_format_size(nk->max, hi, sizeof(hi));
+            } else {
+                snprintf(lo, sizeof(lo), "%llu", (unsigned long long)nk->min);
+                snprintf(hi, sizeof(hi), "%llu", (unsigned long long)nk->max);
+            }
+            conf_fail_key(ps, key, "%s is out of range (%s..%s)", v, lo, hi);
+        } else {
+            store_num(c, k, val);
+        }
+        return;
+    }
+}
+
+static void set_string(struct pstate *ps, const char *key, char **dst, const char *v)
+{
+    if (!(*dst = strdup(v)))
+        conf_fail_key(ps, key, "out of memory");
+}
+
+void conf_set_target_key(struct pstate *ps, enum tkey k, const char *v)
+{
+    struct conf_target *t = &ps->c->targets[ps->c->n_targets - 1];
+    const char *key = conf_tkey_names[k], *why;
+    uint64_t val;
+
+    switch (k) {
+    case TK_PORTAL:
+        if (cv_parse_addr(v, strlen(v), "3260", false, &t->backend_portal, &why) != 0)
+            conf_fail_key(ps, key, "bad address '%s': %s", v, why);
+        break;
+    case TK_TARGET:
+    case TK_INITIATOR:
+        if (cv_check_iscsi_name(v, false, &why) != 0)
+            conf_fail_key(ps, key, "bad iSCSI name '%s': %s", v, why);
+        else
+            set_string(ps, key, k == TK_TARGET ? &t->backend_target : &t->initiator_name, v);
+        break;
+    case TK_CHAP_USER:
+        set_string(ps, key, &t->backend_chap_username, v);
+        break;
+    case TK_CHAP_PASS:
+        set_string(ps, key, &t->backend_chap_password, v);
+        break;
+    case TK_COHERENCE:
+        if (strcmp(v, "verify") == 0)
+            t->coherence = CONF_COHERENCE_VERIFY;
+        else if (strcmp(v, "exclusive") == 0)
+            t->coherence = CONF_COHERENCE_EXCLUSIVE;
+        else if (strcmp(v, "off") == 0)
+            t->coherence = CONF_COHERENCE_OFF;
+        else
+            conf_fail_key(ps, key, "'%s' is not a coherence mode (exclusive, verify or off)", v);
+        break;
+    case TK_PAGE_SIZE:
+        if (strcmp(v, "auto") == 0) {
+            t->page_size = 0;
+        } else {
+            int rc = cv_parse_size(v, &val);
+            if (rc == -1)
+                conf_fail_key(ps, key, "'%s' is not a size (auto, or a number with K, M or G)", v);
+            else if (rc != 0 || val < 4096 || val > (16u << 20))
+                conf_fail_key(ps, key, "%s is out of range (4K..16M)", v);
+            else if (val & (val - 1))
+                conf_fail_key(ps, key, "%s is not a power of two", v);
+            else
+                t->page_size = (uint32_t)val;
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void conf_set_defaults(struct conf *c)
+{
+    c->stats_enabled = true;
+    snprintf(c->stats_listen.host, sizeof(c->stats_listen.host), "127.0.0.1");
+    snprintf(c->stats_listen.port, sizeof(c->stats_listen.port), "9100");
+    c->log_level = LOG_LVL_INFO;
+    c->log_syslog = false;
+    c->session_memory_budget = 64u << 20;
+    c->queue_depth = 128;
+    c->max_recv_data_segment_length = 262144;
+    c->max_burst_length = 1048576;
+    c->first_burst_length = 262144;
+    c->nop_interval = 30;
+    c->nop_timeout = 30;
+    c->backend_timeout = 30;
+}
