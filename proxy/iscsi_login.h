@@ -114,4 +114,7 @@ enum iscsi_login_result iscsi_login_finish(struct iscsi_login *l, uint16_t statu
 
 const struct iscsi_session_params *iscsi_login_params(const struct iscsi_login *l);
 
+/* The login's state by its RFC 7143 8.1.2 / 6.3 name, for log lines. */
+const char *iscsi_login_state_name(const struct iscsi_login *l);
+
 #endif
