@@ -24,7 +24,7 @@ SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 # Files that use sockets or the event loop; everything else is pure and is
 # linked into unit tests and fuzzers.
 DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/conn*.c proxy/session*.c proxy/task*.c \
-                 proxy/backend*.c proxy/target*.c proxy/server*.c proxy/stats*.c proxy/main.c))
+                 proxy/backend*.c proxy/lun*.c proxy/server*.c proxy/stats*.c proxy/main.c))
 MAIN_SRC    := proxy/main.c
 PURE_SRCS   := $(filter-out $(DAEMON_SRCS) $(MAIN_SRC),$(wildcard proxy/*.c scsi/*.c conf/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -33,8 +33,8 @@ HDRS        := $(wildcard proxy/*.h scsi/*.h conf/*.h tests/unit/*.h)
 
 BIN := build/iscsi-sparse-proxy
 
-.PHONY: all check unit unit-san integration integration-san fuzz demo bench install \
-        deps clean lint
+.PHONY: all check unit unit-san conf-golden integration integration-san fuzz demo bench \
+        install deps clean lint
 all: $(BIN)
 
 # ---- objects: build/<variant>/<path>.o --------------------------------------
@@ -67,6 +67,8 @@ unit: $(UNIT_PLAIN)
 unit-san: $(UNIT_SAN)
 	@tests/run-unit.sh $(UNIT_SAN)
 
+conf-golden: $(BIN)
+	tests/conf/run.sh $(BIN)
 integration: $(BIN)
 	tests/integration/run.sh $(BIN)
 integration-san: build/iscsi-sparse-proxy-san
@@ -74,7 +76,7 @@ integration-san: build/iscsi-sparse-proxy-san
 
 check: deps
 	$(MAKE) $(BIN) build/iscsi-sparse-proxy-san
-	$(MAKE) lint unit unit-san
+	$(MAKE) lint unit unit-san conf-golden
 	$(MAKE) integration-san
 	$(MAKE) integration
 

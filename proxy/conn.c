@@ -104,16 +104,20 @@ void conn_update_window(struct conn *c)
         c->max_cmdsn = candidate;
 }
 
-void conn_send(struct conn *c, struct iscsi_pdu_hdr *h, const void *data, uint32_t len,
-               struct iobuf *ref)
+/* Zero payloads reference this one buffer (DESIGN.md, "Performance
+ * principles"): no allocation and no memset per READ. */
+#define ZERO_BUFFER_LEN (256 * 1024)
+static const uint8_t zero_buffer[ZERO_BUFFER_LEN];
+
+void conn_send_begin(struct conn *c, struct iscsi_pdu_hdr *h, uint32_t len)
 {
-    static const uint8_t zeros[4];
     uint8_t head[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
     size_t head_len = ISCSI_BHS_LEN;
 
+    c->tx_len = len;
+    c->tx_crc = ISCSI_CRC32C_INIT;
     if (c->state == CONN_CLOSING)
         return;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
     h->data_len = len;
     h->total_ahs_len = 0;
     iscsi_pdu_encode(h, head);
@@ -122,29 +126,62 @@ void conn_send(struct conn *c, struct iscsi_pdu_hdr *h, const void *data, uint32
         iscsi_put_digest(head + ISCSI_BHS_LEN, iscsi_crc32c_final(crc));
         head_len += ISCSI_DIGEST_LEN;
     }
-    evbuffer_add(out, head, head_len);
-    if (len == 0)
+    evbuffer_add(bufferevent_get_output(c->bev), head, head_len);
+}
+
+void conn_send_data(struct conn *c, const void *data, uint32_t len, struct iobuf *ref)
+{
+    if (c->state == CONN_CLOSING || len == 0)
         return;
-    if (ref) {
-        iobuf_ref(ref);
-        if (evbuffer_add_reference(out, data, len, iobuf_unref_cb, ref) < 0) {
-            iobuf_unref(ref);
-            conn_close(c, "out of memory queueing data");
-            return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    bool dd = digests_on(c, true);
+    if (!data) {
+        while (len > 0) {
+            uint32_t n = len < ZERO_BUFFER_LEN ? len : ZERO_BUFFER_LEN;
+            evbuffer_add_reference(out, zero_buffer, n, NULL, NULL);
+            if (dd)
+                c->tx_crc = iscsi_crc32c(c->tx_crc, zero_buffer, n);
+            len -= n;
         }
-    } else {
-        evbuffer_add(out, data, len);
+        return;
     }
-    uint32_t pad = iscsi_pad4(len);
+    if (dd)
+        c->tx_crc = iscsi_crc32c(c->tx_crc, data, len);
+    if (!ref) {
+        evbuffer_add(out, data, len);
+        return;
+    }
+    iobuf_ref(ref);
+    if (evbuffer_add_reference(out, data, len, iobuf_unref_cb, ref) < 0) {
+        iobuf_unref(ref);
+        conn_close(c, "out of memory queueing data");
+    }
+}
+
+void conn_send_end(struct conn *c)
+{
+    static const uint8_t pad_bytes[4];
+
+    if (c->state == CONN_CLOSING || c->tx_len == 0)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    uint32_t pad = iscsi_pad4(c->tx_len);
     if (pad)
-        evbuffer_add(out, zeros, pad);
+        evbuffer_add(out, pad_bytes, pad);
     if (digests_on(c, true)) {
         uint8_t digest[ISCSI_DIGEST_LEN];
-        uint32_t crc = iscsi_crc32c(ISCSI_CRC32C_INIT, data, len);
-        crc = iscsi_crc32c(crc, zeros, pad);
+        uint32_t crc = iscsi_crc32c(c->tx_crc, pad_bytes, pad);
         iscsi_put_digest(digest, iscsi_crc32c_final(crc));
         evbuffer_add(out, digest, sizeof(digest));
     }
+}
+
+void conn_send(struct conn *c, struct iscsi_pdu_hdr *h, const void *data, uint32_t len,
+               struct iobuf *ref)
+{
+    conn_send_begin(c, h, len);
+    conn_send_data(c, data, len, ref);
+    conn_send_end(c);
 }
 
 void conn_reject(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs,

@@ -23,10 +23,16 @@
 #include "iobuf.h"
 #include "iscsi_login.h"
 #include "iscsi_pdu.h"
+#include "mutlog.h"
+#include "read_plan.h"
+#include "scsi_cdb.h"
 
 struct proxy;
 struct backend;
 struct scsi_task;
+struct lun;
+struct lba_query;
+struct read_part;
 
 /* RFC 7143 section 8 names the connection states; these are the ones a
  * target at ERL 0 with one connection per session needs. */
@@ -51,7 +57,7 @@ struct task {
     bool aborted;           /* a TMF ended it: send nothing more for it */
     bool read, write;
     uint32_t itt, cmdsn;
-    uint32_t lun;
+    uint32_t lun_no;         /* LUN number as libiscsi addresses it */
     uint32_t edtl;
     uint8_t cdb[16];
     uint8_t cdb_len;
@@ -65,8 +71,35 @@ struct task {
     uint32_t r2t_end;
     uint32_t r2tsn;
     uint32_t next_datasn;   /* expected DataSN in the current sequence */
+
+    /* The allocation cache's view of the command (normal sessions). */
+    struct lun *lun;
+    struct scsi_cdb_info ci;
+    struct mutation mut;    /* while a mutation is in flight */
+    bool mut_active;
+    uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+
+    /* A planned READ (task_read.c). */
+    bool planned;
+    struct lba_query *query;        /* waiting for this GET LBA STATUS */
+    TAILQ_ENTRY(task) query_link;
+    unsigned queries_waited;
+    struct read_seg *segs;
+    size_t n_segs;
+    struct read_part *parts;        /* one per backend segment */
+    size_t n_parts, parts_pending;
+    bool parts_failed;
 };
 TAILQ_HEAD(task_list, task);
+
+/* A unit attention a command of the proxy's own consumed, kept for the
+ * initiator's next command to that LUN (SenseLength + sense bytes). */
+struct stashed_ua {
+    uint32_t lun;
+    uint16_t len;
+    uint8_t seg[2 + 252];
+};
+#define CONN_MAX_STASHED_UA 4
 
 struct conn {
     TAILQ_ENTRY(conn) link;
@@ -100,6 +133,13 @@ struct conn {
     /* Text Request continuation (C bit), bounded */
     uint8_t *text_buf;
     size_t text_len;
+
+    struct stashed_ua stashed_ua[CONN_MAX_STASHED_UA];
+    unsigned n_stashed_ua;
+
+    /* data digest of the PDU being queued (conn_send_begin ... end) */
+    uint32_t tx_crc;
+    uint32_t tx_len;
 
     /* NOP-In keepalive */
     struct event *nop_ev;
@@ -135,6 +175,12 @@ void conn_close_after_flush(struct conn *c, const char *why);
  * is given, in which case it is referenced (ref must own data). */
 void conn_send(struct conn *c, struct iscsi_pdu_hdr *hdr, const void *data, uint32_t len,
                struct iobuf *ref);
+/* The same in pieces: begin with the total data length, then pieces adding
+ * up to it (data NULL: zeros, referenced from one shared zero buffer), then
+ * end (padding and data digest). */
+void conn_send_begin(struct conn *c, struct iscsi_pdu_hdr *hdr, uint32_t len);
+void conn_send_data(struct conn *c, const void *data, uint32_t len, struct iobuf *ref);
+void conn_send_end(struct conn *c);
 /* Fill StatSN / ExpCmdSN / MaxCmdSN into a target PDU header; advance_statsn
  * for PDUs that carry status (RFC 7143 4.2.2.2). */
 void conn_stamp_sn(struct conn *c, struct iscsi_pdu_hdr *hdr, bool advance_statsn);
@@ -166,5 +212,47 @@ struct task *task_find(struct conn *c, uint32_t itt);
 /* End a task without a response (TMF abort, connection teardown). */
 void task_abort(struct task *t);
 void task_free_all(struct conn *c);
+/* Keep a unit attention for the initiator's next command to lun. */
+void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len);
+/* Send the command to the backend whole, as the initiator sent it. */
+void task_submit(struct task *t);
+void task_destroy(struct task *t);
+/* Take the task out of the session's accounting before its response. */
+void task_unlink(struct task *t);
+void task_free(struct task *t);
+/* Data-In for [0, len) of the READ from these runs (data NULL: zeros), status
+ * in the last PDU (RFC 7143 11.7). */
+struct data_run {
+    const uint8_t *data;
+    struct iobuf *ref;
+    uint32_t len;
+};
+void task_send_data_in(struct task *t, const struct data_run *runs, size_t n_runs, uint8_t status,
+                       uint8_t res_flags, uint32_t residual);
+
+/* task_cache.c: what the allocation cache sees of every command */
+/* Decode the CDB and find the LUN object (normal sessions). */
+void task_cache_classify(struct task *t);
+/* Just before the command goes to the backend: a mutation marks what it
+ * touches ALLOCATED and enters the mutation log. */
+void task_cache_before_send(struct task *t);
+/* The backend answered (status < 0x100): unit attentions, UNMAP's pages,
+ * the initiator's own GET LBA STATUS answer. */
+void task_cache_completed(struct task *t, int status);
+/* The mutation left the backend's hands (always called; idempotent). */
+void task_mutation_end(struct task *t);
+/* A unit attention kept for this LUN is the answer to this command. */
+bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
+                                        uint32_t lun);
+
+/* task_read.c: READs planned against the allocation cache */
+/* Returns false if the READ cannot be planned (the caller sends it whole). */
+bool task_read_start(struct task *t);
+/* The GET LBA STATUS the task waited for is answered (ans: this READ's own
+ * race-filtered unallocated extents, verify mode) or failed (n 0). */
+void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n);
+/* A planned READ is aborted or its connection closes. */
+void task_read_abort(struct task *t);
+void task_read_release(struct task *t);
 
 #endif

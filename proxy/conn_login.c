@@ -104,6 +104,8 @@ static void backend_lost(void *arg, const char *err)
 
     log_warn("%s: backend session to %s lost (%s); closing the initiator's connection",
              c->peer, c->target->backend_target, err ? err : "-");
+    /* Commands in flight may or may not have reached the LUN. */
+    lun_invalidate_session(c->proxy, c->target, "backend session lost");
     conn_close(c, "backend session lost");
 }
 

@@ -56,6 +56,7 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     p->conf = conf;
     p->next_tsih = 1;
     TAILQ_INIT(&p->conns);
+    TAILQ_INIT(&p->luns);
     p->target_names = calloc(conf->n_targets, sizeof(*p->target_names));
     p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));
     p->listeners = calloc(conf->n_listen, sizeof(*p->listeners));
@@ -128,6 +129,7 @@ void proxy_free(struct proxy *p)
     for (size_t i = 0; i < p->n_listeners; i++)
         evconnlistener_free(p->listeners[i]);
     free(p->listeners);
+    lun_free_all(p);
     free(p->target_names);
     free(p->portal_text);
     free(p);

@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "iscsi_discovery.h"
+#include "lun.h"
 
 struct proxy {
     struct event_base *base;
@@ -18,6 +19,7 @@ struct proxy {
     struct evconnlistener **listeners;
     size_t n_listeners;
     struct conn_list conns;
+    struct lun_list luns;           /* every backend LUN reached, kept for the proxy's life */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;

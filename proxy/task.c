@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "conn.h"
 #include "log.h"
+#include "lun.h"
 #include "scsi_lun.h"
 #include "scsi_sense.h"
 #include "server.h"
@@ -29,7 +30,7 @@ struct task *task_find(struct conn *c, uint32_t itt)
 /* Take the task out of the session's accounting (its CmdSN slot and memory
  * are free again) before its response is stamped, so the response can open
  * the window. */
-static void task_unlink(struct task *t)
+void task_unlink(struct task *t)
 {
     struct conn *c = t->conn;
 
@@ -40,15 +41,18 @@ static void task_unlink(struct task *t)
         conn_resume(c);
 }
 
-static void task_free(struct task *t)
+void task_free(struct task *t)
 {
+    task_mutation_end(t);
+    lun_query_forget(t);
+    task_read_release(t);
     if (t->stask)
         scsi_free_scsi_task(t->stask);
     iobuf_unref(t->buf);
     free(t);
 }
 
-static void task_destroy(struct task *t)
+void task_destroy(struct task *t)
 {
     task_unlink(t);
     task_free(t);
@@ -82,15 +86,54 @@ static void respond_check_condition(struct conn *c, const struct iscsi_pdu_hdr *
                        edtl, seg, (uint32_t)(2 + n), 0);
 }
 
+void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len)
+{
+    if (len < 2 || len > sizeof(c->stashed_ua[0].seg) || c->n_stashed_ua == CONN_MAX_STASHED_UA) {
+        log_warn("%s: unit attention for LUN %u consumed by the proxy could not be kept",
+                 c->peer, lun);
+        return;
+    }
+    struct stashed_ua *ua = &c->stashed_ua[c->n_stashed_ua++];
+    ua->lun = lun;
+    ua->len = (uint16_t)len;
+    memcpy(ua->seg, seg, len);
+}
+
+/* SAM-5 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE do not report a pending
+ * unit attention; any other command does, once. */
+bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
+                                        uint32_t lun)
+{
+    uint8_t op = cmd->u.scsi_cmd.cdb[0];
+
+    if (c->n_stashed_ua == 0 || op == 0x12 || op == 0xa0 || op == 0x03)
+        return false;
+    for (unsigned i = 0; i < c->n_stashed_ua; i++) {
+        struct stashed_ua *ua = &c->stashed_ua[i];
+        if (ua->lun != lun)
+            continue;
+        uint32_t edtl = cmd->u.scsi_cmd.edtl;
+        send_scsi_response(c, cmd->itt, SCSI_ST_CHECK_CONDITION,
+                           edtl ? ISCSI_FLAG_RSP_UNDER : 0, edtl, ua->seg, ua->len, 0);
+        c->n_stashed_ua--;
+        memmove(ua, ua + 1, (c->n_stashed_ua - i) * sizeof(*ua));
+        return true;
+    }
+    return false;
+}
+
 /* Data-In PDUs of at most the initiator's MaxRecvDataSegmentLength, F at the
  * end of each MaxBurstLength sequence, status in the last one (11.7.2). */
-static void send_data_in(struct task *t, uint32_t len, uint8_t status, uint8_t res_flags,
-                         uint32_t residual)
+void task_send_data_in(struct task *t, const struct data_run *runs, size_t n_runs, uint8_t status,
+                       uint8_t res_flags, uint32_t residual)
 {
     struct conn *c = t->conn;
     uint32_t mrdsl = c->params.initiator_mrdsl, burst = c->params.max_burst;
-    uint32_t off = 0, datasn = 0, burst_left = burst;
+    uint32_t len = 0, off = 0, datasn = 0, burst_left = burst, run_off = 0;
+    size_t run = 0;
 
+    for (size_t i = 0; i < n_runs; i++)
+        len += runs[i].len;
     while (off < len) {
         uint32_t n = len - off;
         if (n > mrdsl)
@@ -113,7 +156,21 @@ static void send_data_in(struct task *t, uint32_t len, uint8_t status, uint8_t r
             d.u.data_in.residual = residual;
         }
         conn_stamp_sn(c, &d, last);
-        conn_send(c, &d, t->buf->data + off, n, t->buf);
+        conn_send_begin(c, &d, n);
+        for (uint32_t left = n; left > 0;) {
+            uint32_t piece = runs[run].len - run_off;
+            if (piece > left)
+                piece = left;
+            conn_send_data(c, runs[run].data ? runs[run].data + run_off : NULL, piece,
+                           runs[run].ref);
+            left -= piece;
+            run_off += piece;
+            if (run_off == runs[run].len) {
+                run++;
+                run_off = 0;
+            }
+        }
+        conn_send_end(c);
         off += n;
     }
 }
@@ -136,7 +193,8 @@ static void task_send_result(struct task *t, int status, struct scsi_task *st)
         if (res_flags == ISCSI_FLAG_RSP_UNDER)
             len = residual < t->edtl ? t->edtl - residual : 0;
         if (len > 0) {
-            send_data_in(t, len, (uint8_t)status, res_flags, residual);
+            struct data_run whole = { t->buf->data, t->buf, len };
+            task_send_data_in(t, &whole, 1, (uint8_t)status, res_flags, residual);
             return;
         }
     }
@@ -168,17 +226,25 @@ static void task_backend_done(struct iscsi_context *iscsi, int status, void *dat
         conn_close(c, "backend command failed");
         return;
     }
+    task_cache_completed(t, status);
     task_unlink(t);
     t->state = TASK_DONE;
     task_send_result(t, status, t->stask);
     task_free(t);
 }
 
-static void task_submit(struct task *t)
+void task_submit(struct task *t)
 {
     struct conn *c = t->conn;
     int dir = t->read ? SCSI_XFER_READ : t->write ? SCSI_XFER_WRITE : SCSI_XFER_NONE;
     struct iscsi_data out = { 0, NULL };
+
+    if (t->edtl && !t->buf && !(t->buf = iobuf_new(t->edtl))) {
+        task_destroy(t);
+        conn_close(c, "out of memory");
+        return;
+    }
+    task_cache_before_send(t);
 
     /* The CDB field is forwarded whole: libiscsi sends the same 16 bytes. */
     t->stask = scsi_create_task(sizeof(t->cdb), t->cdb, dir, (int)t->edtl);
@@ -194,7 +260,7 @@ static void task_submit(struct task *t)
         out.data = t->buf->data;
     }
     t->state = TASK_AT_BACKEND;
-    if (backend_submit(c->backend, t->lun, t->stask, t->edtl && t->write ? &out : NULL,
+    if (backend_submit(c->backend, t->lun_no, t->stask, t->edtl && t->write ? &out : NULL,
                        task_backend_done, t) < 0) {
         task_destroy(t);
         conn_close(c, "backend session unavailable");
@@ -291,17 +357,20 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
         !session_waits_for_data(c))
         return RX_STALL;
 
+    if (task_report_stashed_unit_attention(c, h, lun))
+        return RX_DONE;
+
     struct task *t = calloc(1, sizeof(*t));
     if (!t)
         return RX_CLOSE;
-    if (edtl && !(t->buf = iobuf_new(edtl))) {
+    if (wr && edtl && !(t->buf = iobuf_new(edtl))) {
         free(t);
         return RX_CLOSE;
     }
     t->conn = c;
     t->itt = h->itt;
     t->cmdsn = h->u.scsi_cmd.cmdsn;
-    t->lun = lun;
+    t->lun_no = lun;
     t->edtl = edtl;
     t->read = rd;
     t->write = wr;
@@ -310,6 +379,7 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
     TAILQ_INSERT_TAIL(&c->tasks, t, link);
     c->n_tasks++;
     c->bytes_in_use += edtl;
+    task_cache_classify(t);
     if (wr && edtl) {
         memcpy(t->buf->data, pdu->data, h->data_len);
         t->received = h->data_len;
@@ -317,7 +387,7 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
         t->unsolicited_end = edtl < c->params.first_burst ? edtl : c->params.first_burst;
         t->state = TASK_WAIT_DATA;
         task_write_progress(t);
-    } else {
+    } else if (!task_read_start(t)) {
         task_submit(t);
     }
     return RX_DONE;
@@ -373,7 +443,9 @@ enum rx_result task_data_out(struct conn *c, const struct rx_pdu *pdu)
 
 void task_abort(struct task *t)
 {
-    if (t->state == TASK_AT_BACKEND) {
+    if (t->planned) {
+        task_read_abort(t);
+    } else if (t->state == TASK_AT_BACKEND) {
         t->aborted = true;
         backend_cancel(t->conn->backend, t->stask);     /* callback destroys it */
     } else {

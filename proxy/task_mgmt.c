@@ -8,6 +8,8 @@
 #include "backend.h"
 #include "conn.h"
 #include "log.h"
+#include "lun.h"
+#include "server.h"
 #include "scsi_lun.h"
 
 /* TMF response codes, RFC 7143 11.6.1. */
@@ -47,7 +49,7 @@ static void tmf_end_tasks(struct conn *c, const struct tmf *m)
         if (t->state == TASK_DONE)
             continue;
         bool hit = m->function == ISCSI_TM_ABORT_TASK ? t->itt == m->ref_itt
-                 : m->function == ISCSI_TM_TARGET_WARM_RESET || t->lun == m->lun;
+                 : m->function == ISCSI_TM_TARGET_WARM_RESET || t->lun_no == m->lun;
         if (hit)
             task_abort(t);
     }
@@ -70,6 +72,13 @@ static void tmf_backend_done(struct iscsi_context *iscsi, int status, void *data
              m->function, m->lun, response);
     if (response == TMF_COMPLETE && m->function != ISCSI_TM_CLEAR_ACA)
         tmf_end_tasks(c, m);
+    if (response == TMF_COMPLETE && m->function == ISCSI_TM_TARGET_WARM_RESET)
+        lun_invalidate_session(c->proxy, c->target, "target warm reset");
+    else if (response == TMF_COMPLETE && m->function == ISCSI_TM_LUN_RESET) {
+        struct lun *l = lun_get(c->proxy, c->target, m->lun);
+        if (l && l->map)
+            lun_invalidate(l, "LUN reset", false);
+    }
     tmf_respond(c, m->itt, response);
     free(m);
 }
@@ -91,8 +100,14 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
             tmf_respond(c, h->itt, TMF_NO_TASK);
             return RX_DONE;
         }
-        if (ref->state == TASK_WAIT_DATA) {     /* never reached the backend */
+        if (ref->state == TASK_WAIT_DATA || ref->query) {   /* nothing at the backend */
             task_abort(ref);
+            tmf_respond(c, h->itt, TMF_COMPLETE);
+            return RX_DONE;
+        }
+        if (ref->planned) {
+            /* Its READ(16) parts finish on their own; nothing is sent for it. */
+            ref->aborted = true;
             tmf_respond(c, h->itt, TMF_COMPLETE);
             return RX_DONE;
         }
@@ -129,7 +144,7 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
     m->conn = c;
     m->itt = h->itt;
     m->function = fn;
-    m->lun = ref ? ref->lun : lun;
+    m->lun = ref ? ref->lun_no : lun;
     m->ref_itt = h->u.tmf_req.ref_task_tag;
     if (backend_tmf(c->backend, m->lun, (enum iscsi_task_mgmt_funcs)fn, ref ? ref->stask : NULL,
                     tmf_backend_done, m) < 0) {

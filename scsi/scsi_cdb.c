@@ -497,3 +497,16 @@ void scsi_unmap_get(const struct scsi_unmap_list *list, size_t i, struct scsi_un
     d->lba = scsi_get_be64(p);
     d->nblocks = scsi_get_be32(p + 8);
 }
+
+size_t scsi_read16_build(uint8_t *cdb, size_t cap, uint64_t lba, uint32_t blocks, bool dpo,
+                         bool fua)
+{
+    if (cap < 16)
+        return 0;
+    memset(cdb, 0, 16);
+    cdb[0] = 0x88;                                  /* READ(16) */
+    cdb[1] = (uint8_t)((dpo ? 0x10 : 0) | (fua ? 0x08 : 0));
+    scsi_put_be64(cdb + 2, lba);
+    scsi_put_be32(cdb + 10, blocks);
+    return 16;
+}

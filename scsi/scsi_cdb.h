@@ -120,4 +120,9 @@ int scsi_unmap_parse(const uint8_t *buf, size_t len, struct scsi_unmap_list *out
 /* Descriptor i (< list->count). */
 void scsi_unmap_get(const struct scsi_unmap_list *list, size_t i, struct scsi_unmap_desc *d);
 
+/* READ(16) (SBC-4 5.16) for one backend segment of a planned READ, keeping
+ * the initiator's DPO and FUA.  Returns 16, or 0 if cap < 16. */
+size_t scsi_read16_build(uint8_t *cdb, size_t cap, uint64_t lba, uint32_t blocks, bool dpo,
+                         bool fua);
+
 #endif

@@ -1,0 +1,82 @@
+/*
+ * The allocation cache of one backend LUN (DESIGN.md, "The allocation
+ * cache"): a state per page, page = a power-of-two number of blocks.
+ *
+ *   UNKNOWN      nothing known                    (READ: ask GET LBA STATUS)
+ *   ALLOCATED    may hold data                    (READ: from the backend)
+ *   UNALLOCATED  every block reads zeros now      (READ: zeros from the proxy)
+ *
+ * Invariant: a page is UNALLOCATED only if every block of it reads zeros on
+ * the backend.  The map only stores; the race rule lives in mutlog.c and the
+ * caller applies answers through it.
+ *
+ * Memory grows with what is known, not with the LUN size: a two-level map
+ * whose chunks are "uniform" (one state, no per-page memory) until pages in
+ * them differ.  A 64 TiB LUN nobody touched costs the top-level array only.
+ * Pure: no I/O.
+ */
+#ifndef ISP_ALLOCMAP_H
+#define ISP_ALLOCMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum page_state {
+    PAGE_UNKNOWN = 0,
+    PAGE_ALLOCATED = 1,
+    PAGE_UNALLOCATED = 2,
+};
+
+struct allocmap;
+
+/* lun_blocks: LUN size in blocks (> 0); page_blocks: power of two >= 1.
+ * The last page may be partial.  NULL on allocation failure. */
+struct allocmap *allocmap_new(uint64_t lun_blocks, uint32_t page_blocks);
+void allocmap_free(struct allocmap *m);
+/* Refuse per-page memory beyond `bytes` in all as if malloc failed: the map
+ * then degrades to its safe side (see allocmap.c).  Default: no limit. */
+void allocmap_set_detail_limit(struct allocmap *m, size_t bytes);
+
+uint64_t allocmap_lun_blocks(const struct allocmap *m);
+uint32_t allocmap_page_blocks(const struct allocmap *m);
+uint64_t allocmap_pages(const struct allocmap *m);
+
+enum page_state allocmap_get(const struct allocmap *m, uint64_t page);
+
+/* The state of page `page` and how many consecutive pages from it (at most
+ * max_pages, not past the end) share it.  Must cost O(chunks), not O(pages),
+ * over uniform chunks. */
+enum page_state allocmap_run(const struct allocmap *m, uint64_t page, uint64_t max_pages,
+                             uint64_t *run_pages);
+
+/* Before a command that may change [lba, lba + blocks) is sent: every page
+ * it touches, even partly, becomes ALLOCATED.  Clipped to the LUN. */
+void allocmap_mark_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
+/* After UNMAP / WRITE SAME with UNMAP completed: pages the range covers
+ * fully become UNKNOWN (UNMAP is only advice to the SAN). */
+void allocmap_forget_covered(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
+/* A GET LBA STATUS answer, already filtered by the race rule: pages fully
+ * inside [lba, lba + blocks) that are UNKNOWN become UNALLOCATED; never
+ * touches ALLOCATED pages.  (The last partial page of the LUN counts as
+ * fully covered when the range reaches the end of the LUN.) */
+void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
+/* Mapped extents of an answer: UNKNOWN pages it touches become ALLOCATED. */
+void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
+/* Everything back to UNKNOWN (unit attention, reset, session loss, a
+ * command of unknown effect). */
+void allocmap_invalidate(struct allocmap *m);
+/* Every UNALLOCATED page back to UNKNOWN (the race rule's overflow case
+ * and `verify` mode's start of a READ). */
+void allocmap_forget_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
+struct allocmap_stats {
+    uint64_t pages[3];          /* by enum page_state */
+    size_t memory_bytes;        /* everything the map allocated */
+};
+void allocmap_stats(const struct allocmap *m, struct allocmap_stats *out);
+
+#endif

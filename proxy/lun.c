@@ -1,0 +1,291 @@
+/*
+ * Backend LUNs: the registry, the facts probe (READ CAPACITY(16), Block
+ * Limits VPD, Logical Block Provisioning VPD), the decision whether zeros
+ * may be served (DESIGN.md: LBPME=1, LBPRZ=1), page size, unit attentions
+ * and invalidation.
+ */
+#include "lun.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "conn.h"
+#include "log.h"
+#include "scsi_sense.h"
+#include "server.h"
+
+#define MUTLOG_HISTORY       1024        /* completed mutations remembered */
+#define DEFAULT_PAGE_BYTES   (64u * 1024)
+#define MIN_PAGE_BYTES       (4u * 1024)
+#define MAX_PAGE_BYTES       (16u * 1024 * 1024)
+#define MAX_SPLIT_BYTES      (8u * 1024 * 1024)  /* when the backend reports no limit */
+#define PROBE_MAX_RETRIES    3
+
+struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number)
+{
+    struct lun *l;
+
+    TAILQ_FOREACH(l, &p->luns, link) {
+        if (l->number == number &&
+            !strcmp(l->target->backend_target, target->backend_target) &&
+            !strcmp(l->target->backend_portal.host, target->backend_portal.host) &&
+            !strcmp(l->target->backend_portal.port, target->backend_portal.port))
+            return l;
+    }
+    l = calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    if (mutlog_init(&l->log, MUTLOG_HISTORY) < 0) {
+        free(l);
+        return NULL;
+    }
+    l->proxy = p;
+    l->target = target;
+    l->number = number;
+    l->coherence = target->coherence;
+    l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
+    l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
+    TAILQ_INIT(&l->queries);
+    TAILQ_INSERT_TAIL(&p->luns, l, link);
+    return l;
+}
+
+void lun_free_all(struct proxy *p)
+{
+    struct lun *l;
+
+    while ((l = TAILQ_FIRST(&p->luns)) != NULL) {
+        TAILQ_REMOVE(&p->luns, l, link);
+        log_info("target %s LUN %u: %s; READs zero-only %llu, split %llu, passed through %llu, "
+                 "fallback %llu; bytes as zeros %llu, from the backend %llu; GET LBA STATUS "
+                 "%llu (joined %llu, descriptors %llu, errors %llu); mutations %llu, "
+                 "invalidations %llu", l->target->name, l->number,
+                 l->state == LUN_ZERO_SERVING ? "zero-serving" : l->why,
+                 (unsigned long long)l->n.reads_zero_only, (unsigned long long)l->n.reads_split,
+                 (unsigned long long)l->n.reads_passthrough,
+                 (unsigned long long)l->n.reads_fallback, (unsigned long long)l->n.bytes_zero,
+                 (unsigned long long)l->n.bytes_backend, (unsigned long long)l->n.queries,
+                 (unsigned long long)l->n.query_joins,
+                 (unsigned long long)l->n.query_descriptors,
+                 (unsigned long long)l->n.query_errors, (unsigned long long)l->n.mutations,
+                 (unsigned long long)l->n.invalidations);
+        allocmap_free(l->map);
+        mutlog_destroy(&l->log);
+        free(l);
+    }
+}
+
+void lun_invalidate(struct lun *l, const char *why, bool reprobe)
+{
+    l->n.invalidations++;
+    if (reprobe && l->state != LUN_PASSTHROUGH) {
+        allocmap_free(l->map);
+        l->map = NULL;
+        l->state = LUN_UNPROBED;
+        l->why = "facts changed, probing again";
+    } else if (l->map) {
+        allocmap_invalidate(l->map);
+    }
+    log_info("target %s LUN %u: allocation cache invalidated (%s)", l->target->name,
+             l->number, why);
+}
+
+void lun_invalidate_session(struct proxy *p, const struct conf_target *target, const char *why)
+{
+    struct lun *l;
+
+    TAILQ_FOREACH(l, &p->luns, link) {
+        if (l->target == target && l->map)
+            lun_invalidate(l, why, false);
+    }
+}
+
+/* Page size (DESIGN.md): configured, or the backend's optimal unmap
+ * granularity when it is a power of two between 4 KiB and 16 MiB, else
+ * 64 KiB; never smaller than a block. */
+static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_limits *bl)
+{
+    uint64_t bytes = l->target->page_size;
+
+    if (bytes == 0) {
+        uint64_t gran = (uint64_t)bl->opt_unmap_gran * l->block_size;
+        bool sane = gran >= MIN_PAGE_BYTES && gran <= MAX_PAGE_BYTES && !(gran & (gran - 1));
+        bytes = sane ? gran : DEFAULT_PAGE_BYTES;
+    }
+    return bytes <= l->block_size ? 1 : (uint32_t)(bytes / l->block_size);
+}
+
+/* ---- the probe: three commands in a row on one session's backend ------- */
+
+enum probe_step { PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
+
+struct probe {
+    struct lun *lun;
+    struct conn *conn;
+    enum probe_step step;
+    struct scsi_capacity cap;
+    struct scsi_block_limits bl;
+};
+
+static void probe_send(struct probe *pr);
+
+static void probe_finish(struct probe *pr, const char *passthrough_why)
+{
+    struct lun *l = pr->lun;
+
+    if (passthrough_why) {
+        l->state = LUN_PASSTHROUGH;
+        l->why = passthrough_why;
+        log_info("target %s LUN %u: pass-through (%s)", l->target->name, l->number,
+                 passthrough_why);
+        free(pr);
+        return;
+    }
+    l->block_size = pr->cap.block_len;
+    l->n_blocks = pr->cap.num_blocks;
+    l->page_blocks = choose_page_blocks(l, &pr->bl);
+    uint32_t split = MAX_SPLIT_BYTES / l->block_size;
+    l->max_xfer_blocks = pr->bl.max_xfer_len && pr->bl.max_xfer_len < split
+                             ? pr->bl.max_xfer_len : split;
+    l->map = allocmap_new(l->n_blocks, l->page_blocks);
+    if (!l->map) {
+        probe_finish(pr, "out of memory for the allocation cache");
+        return;
+    }
+    l->state = LUN_ZERO_SERVING;
+    l->why = NULL;
+    log_info("target %s LUN %u: zero-serving on, %llu blocks of %u bytes, page %u blocks, "
+             "backend reads split at %u blocks, coherence %s", l->target->name, l->number,
+             (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
+             l->max_xfer_blocks, conf_coherence_name(l->coherence));
+    free(pr);
+}
+
+static void probe_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct probe *pr = arg;
+    struct scsi_task *st = data;
+    struct lun *l = pr->lun;
+
+    (void)iscsi;
+    if (status == SCSI_STATUS_CANCELLED || pr->conn->state == CONN_CLOSING) {
+        l->state = LUN_UNPROBED;        /* the next session asks again */
+        scsi_free_scsi_task(st);
+        free(pr);
+        return;
+    }
+    if (lun_absorb_unit_attention(l, pr->conn, status, st) && ++l->probe_retries <= PROBE_MAX_RETRIES) {
+        scsi_free_scsi_task(st);
+        probe_send(pr);                 /* the condition is stashed for the initiator */
+        return;
+    }
+    const uint8_t *buf = st->datain.data;
+    size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
+    const char *fail = NULL;
+    struct scsi_lbp_vpd lbp;
+    if (status != SCSI_STATUS_GOOD) {
+        fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
+             : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
+             : "no Logical Block Provisioning VPD page";
+    } else if (pr->step == PROBE_CAPACITY) {
+        if (scsi_rc16_parse(buf, len, &pr->cap) < 0 || pr->cap.block_len == 0 ||
+            pr->cap.num_blocks == 0)
+            fail = "malformed READ CAPACITY(16) data";
+        else if (!pr->cap.lbpme)
+            fail = "LBPME=0: the LUN is not thin-provisioned";
+        else if (!pr->cap.lbprz)
+            fail = "LBPRZ=0: unmapped blocks need not read zeros";
+    } else if (pr->step == PROBE_BLOCK_LIMITS) {
+        if (scsi_vpd_block_limits_parse(buf, len, &pr->bl) < 0)
+            fail = "malformed Block Limits VPD page";
+    } else {
+        if (scsi_vpd_lbp_parse(buf, len, &lbp) < 0)
+            fail = "malformed Logical Block Provisioning VPD page";
+        else if (!scsi_lun_unmapped_reads_zeros(&pr->cap, &lbp))
+            fail = "the provisioning VPD page does not promise zeros for unmapped blocks";
+    }
+    scsi_free_scsi_task(st);
+    if (fail || pr->step == PROBE_PROVISIONING) {
+        probe_finish(pr, fail);
+        return;
+    }
+    pr->step++;
+    probe_send(pr);
+}
+
+static void probe_send(struct probe *pr)
+{
+    uint8_t cdb[16];
+    size_t n;
+    uint32_t alloc;
+
+    switch (pr->step) {
+    case PROBE_CAPACITY:
+        alloc = SCSI_RC16_DATA_LEN;
+        n = scsi_rc16_build(cdb, sizeof(cdb), alloc);
+        break;
+    case PROBE_BLOCK_LIMITS:
+        alloc = SCSI_VPD_BLOCK_LIMITS_LEN;
+        n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_BLOCK_LIMITS, (uint16_t)alloc);
+        break;
+    default:
+        alloc = 64;
+        n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_LBP, (uint16_t)alloc);
+        break;
+    }
+    struct scsi_task *st = n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ, (int)alloc) : NULL;
+    if (!st || backend_submit(pr->conn->backend, pr->lun->number, st, NULL, probe_done, pr) < 0) {
+        if (st)
+            scsi_free_scsi_task(st);
+        pr->lun->state = LUN_UNPROBED;
+        free(pr);
+    }
+}
+
+void lun_probe(struct lun *l, struct conn *c)
+{
+    if (l->state != LUN_UNPROBED)
+        return;
+    struct probe *pr = calloc(1, sizeof(*pr));
+    if (!pr)
+        return;
+    pr->lun = l;
+    pr->conn = c;
+    l->state = LUN_PROBING;
+    l->why = "probing";
+    l->probe_retries = 0;
+    probe_send(pr);
+}
+
+/* ---- unit attentions ----------------------------------------------------- */
+
+enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi_task *st)
+{
+    struct scsi_sense_info si;
+
+    if (status != SCSI_STATUS_CHECK_CONDITION || !st->datain.data || st->datain.size < 2)
+        return SCSI_UA_NONE;
+    size_t sense_len = iscsi_get16(st->datain.data);
+    if (sense_len > (size_t)st->datain.size - 2 ||
+        scsi_sense_parse(st->datain.data + 2, sense_len, &si) < 0)
+        return SCSI_UA_NONE;
+    enum scsi_ua_reason r = scsi_ua_classify(&si);
+    if (r != SCSI_UA_NONE && scsi_ua_invalidates(r)) {
+        bool reprobe = r == SCSI_UA_CAPACITY_CHANGED || r == SCSI_UA_LUNS_CHANGED ||
+                       r == SCSI_UA_MEDIUM_CHANGED;
+        lun_invalidate(l, scsi_ua_reason_name(r), reprobe);
+    }
+    return r;
+}
+
+bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
+                               const struct scsi_task *st)
+{
+    if (lun_note_status(l, status, st) == SCSI_UA_NONE)
+        return false;
+    /* The proxy's own command consumed a condition meant for the initiator:
+     * keep it and report it on the initiator's next command to this LUN. */
+    conn_stash_unit_attention(c, l->number, st->datain.data, (size_t)st->datain.size);
+    return true;
+}

@@ -1,0 +1,127 @@
+/*
+ * A backend LUN as the proxy knows it: its facts (READ CAPACITY(16), Block
+ * Limits and Logical Block Provisioning VPD), whether zeros may be served
+ * for it, its allocation cache and mutation log, its GET LBA STATUS queries
+ * and its counters.  One object per LUN identity (backend portal, backend
+ * target, LUN number), shared by every session that reaches it and kept for
+ * the life of the proxy.
+ */
+#ifndef ISP_LUN_H
+#define ISP_LUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "allocmap.h"
+#include "conf.h"
+#include "mutlog.h"
+#include "scsi_capacity.h"
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+struct proxy;
+struct conn;
+struct task;
+struct lba_query;
+
+enum lun_state {
+    LUN_UNPROBED,       /* facts not asked yet: pass-through */
+    LUN_PROBING,        /* facts being asked: pass-through */
+    LUN_ZERO_SERVING,   /* LBPME=1, LBPRZ=1, GET LBA STATUS answered: cache on */
+    LUN_PASSTHROUGH,    /* zero-serving not possible or not wanted (see why) */
+};
+
+/* Counters, all monotonic (the stats endpoint reads them). */
+struct lun_counters {
+    uint64_t reads_zero_only;       /* READs answered wholly from zeros */
+    uint64_t reads_split;           /* READs split into zeros and backend reads */
+    uint64_t reads_passthrough;     /* READs sent to the backend whole */
+    uint64_t reads_fallback;        /* split READs whose parts failed: resent whole */
+    uint64_t bytes_zero;            /* READ bytes the proxy served as zeros */
+    uint64_t bytes_backend;         /* READ bytes read from the backend */
+    uint64_t queries;               /* GET LBA STATUS sent by the proxy */
+    uint64_t query_joins;           /* READs that joined a query in flight */
+    uint64_t query_descriptors;     /* descriptors received */
+    uint64_t query_errors;          /* failed or malformed answers */
+    uint64_t queries_dropped_race;  /* answers whose negatives the race rule dropped */
+    uint64_t mutations;             /* commands that marked pages ALLOCATED */
+    uint64_t invalidations;         /* whole-LUN invalidations */
+};
+
+struct lun {
+    TAILQ_ENTRY(lun) link;
+    struct proxy *proxy;
+    const struct conf_target *target;
+    uint32_t number;
+    enum lun_state state;
+    const char *why;                /* why not zero-serving (static text) */
+    enum conf_coherence coherence;
+
+    /* facts */
+    uint32_t block_size;
+    uint64_t n_blocks;
+    uint32_t page_blocks;
+    uint32_t max_xfer_blocks;       /* backend READ split size */
+
+    struct allocmap *map;           /* only while LUN_ZERO_SERVING */
+    struct mutlog log;              /* from creation on: mutations before the
+                                       map exists still count as in flight */
+    TAILQ_HEAD(, lba_query) queries;
+    unsigned probe_retries;
+    struct lun_counters n;
+};
+TAILQ_HEAD(lun_list, lun);
+
+/* Find or create the LUN object for (target, number); NULL only on OOM. */
+struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number);
+void lun_free_all(struct proxy *p);
+
+/* Ask the facts once, on the given session's backend; READs pass through
+ * until they are known. */
+void lun_probe(struct lun *l, struct conn *c);
+
+/* Drop what the cache knows (logged, counted).  `reprobe`: the facts
+ * themselves may have changed (capacity changed, LUNs changed). */
+void lun_invalidate(struct lun *l, const char *why, bool reprobe);
+/* Invalidate every LUN a session reached (its backend session is gone). */
+void lun_invalidate_session(struct proxy *p, const struct conf_target *target,
+                            const char *why);
+
+/* A command's status: a unit attention that changes what the cache may
+ * know invalidates it.  Returns the unit attention's class (or NONE). */
+enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi_task *st);
+/* Same for a command the proxy sent itself on c's backend session: a unit
+ * attention it received is kept for the initiator (conn_stash_unit_attention).
+ * Returns true if the status was a unit attention. */
+bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
+                               const struct scsi_task *st);
+
+static inline bool lun_zero_serving(const struct lun *l)
+{
+    return l->state == LUN_ZERO_SERVING;
+}
+
+/* ---- GET LBA STATUS queries (lun_query.c) -------------------------------- */
+
+/*
+ * Make `t` wait for knowledge of the blocks from `lba` on: in exclusive mode
+ * it joins a query in flight that starts at or before lba, else one is sent
+ * on t's session; in verify mode a fresh one is always sent (it must
+ * describe the LUN after this READ arrived).  When the answer is applied,
+ * task_read_resume(t) runs.  Returns 0, or -1 if no query could be sent
+ * (the caller reads from the backend).
+ */
+int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks);
+/* A waiting task goes away (its connection closed). */
+void lun_query_forget(struct task *t);
+/* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
+ * number `since` starting at asked_lba: mapped extents become ALLOCATED,
+ * unallocated ones, filtered by the race rule, UNALLOCATED; up to out_cap of
+ * the latter are also written to out.  Returns how many were. */
+struct lba_extent;
+size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
+                            uint64_t asked_lba, struct lba_extent *out, size_t out_cap);
+
+#endif

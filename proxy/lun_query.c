@@ -1,0 +1,184 @@
+/*
+ * GET LBA STATUS on behalf of READs (DESIGN.md, "The allocation cache"):
+ * one query asks for many descriptors, every descriptor fills the cache,
+ * READs waiting on the same region join the query in flight (exclusive
+ * mode), and answers are untrusted input applied through the race rule.
+ * Initiators' own GET LBA STATUS answers go through the same door.
+ */
+#include <stdlib.h>
+
+#include "backend.h"
+#include "conn.h"
+#include "log.h"
+#include "lun.h"
+#include "read_plan.h"
+#include "scsi_cdb.h"
+#include "scsi_lba_status.h"
+#include "scsi_sense.h"
+
+/* Exclusive mode asks for many descriptors at once: tgt computes every extent
+ * to the end of the LUN for each query, so fewer, larger queries win. */
+#define QUERY_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
+#define QUERY_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(255)
+
+struct lba_query {
+    TAILQ_ENTRY(lba_query) link;
+    struct lun *lun;
+    struct conn *conn;          /* the session it was sent on */
+    uint64_t lba;
+    uint64_t since;             /* mutation sequence number when sent */
+    bool joinable;
+    struct task_list waiters;   /* linked through task->query_link */
+};
+
+struct extent_sink {
+    struct allocmap *map;
+    struct lba_extent *out;
+    size_t n, cap;
+};
+
+static void sink_emit(void *arg, uint64_t lba, uint64_t blocks)
+{
+    struct extent_sink *s = arg;
+
+    if (s->map)
+        allocmap_learn_unallocated(s->map, lba, blocks);
+    if (s->out && s->n < s->cap)
+        s->out[s->n++] = (struct lba_extent){ lba, blocks };
+}
+
+size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
+                            uint64_t asked_lba, struct lba_extent *out, size_t out_cap)
+{
+    struct scsi_lba_status_result res;
+    size_t cap = len / SCSI_GLS_DESC_LEN + 1;
+    struct scsi_lba_run *runs = calloc(cap, sizeof(*runs));
+
+    if (!runs || !l->map) {
+        free(runs);
+        return 0;
+    }
+    scsi_lba_status_parse(buf, len, asked_lba, l->n_blocks, runs, cap, &res);
+    l->n.query_descriptors += res.ndesc;
+    if (res.err != SCSI_LBAS_OK) {
+        l->n.query_errors++;
+        log_debug("target %s LUN %u: GET LBA STATUS answer ignored: %s", l->target->name,
+                  l->number, scsi_lbas_err_name(res.err));
+        free(runs);
+        return 0;
+    }
+    /* The race rule: negatives only where no mutation sent after the query,
+     * or still in flight, may have written (mutlog.h). */
+    bool negatives_ok = l->log.forgotten_seq <= since;
+    if (!negatives_ok)
+        l->n.queries_dropped_race++;
+    struct extent_sink sink = { l->map, out, 0, out_cap };
+    for (size_t i = 0; i < res.nruns; i++) {
+        if (!runs[i].unallocated)
+            allocmap_learn_allocated(l->map, runs[i].lba, runs[i].blocks);
+        else if (negatives_ok)
+            mutlog_filter(&l->log, since, runs[i].lba, runs[i].blocks, sink_emit, &sink);
+    }
+    free(runs);
+    return sink.n;
+}
+
+static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
+{
+    struct task *t;
+
+    while ((t = TAILQ_FIRST(&q->waiters)) != NULL) {
+        TAILQ_REMOVE(&q->waiters, t, query_link);
+        t->query = NULL;
+        task_read_resume(t, ans, n);
+    }
+}
+
+static void query_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct lba_query *q = arg;
+    struct scsi_task *st = data;
+    struct lun *l = q->lun;
+    struct lba_extent *ans = NULL;
+    size_t n = 0;
+
+    (void)iscsi;
+    TAILQ_REMOVE(&l->queries, q, link);
+    if (status == SCSI_STATUS_GOOD && lun_zero_serving(l)) {
+        size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
+        size_t cap = len / SCSI_GLS_DESC_LEN + 1;
+        ans = calloc(cap, sizeof(*ans));
+        if (ans)
+            n = lun_apply_lba_status(l, q->since, st->datain.data, len, q->lba, ans, cap);
+    } else if (status != SCSI_STATUS_CANCELLED && q->conn->state != CONN_CLOSING &&
+               !lun_absorb_unit_attention(l, q->conn, status, st)) {
+        struct scsi_sense_info si;
+        l->n.query_errors++;
+        if (status == SCSI_STATUS_CHECK_CONDITION && st->datain.size > 2 &&
+            scsi_sense_parse(st->datain.data + 2, (size_t)st->datain.size - 2, &si) == 0 &&
+            si.key == SCSI_KEY_ILLEGAL_REQUEST && l->state == LUN_ZERO_SERVING) {
+            /* A backend that rejects GET LBA STATUS is not asked again. */
+            l->state = LUN_PASSTHROUGH;
+            l->why = "the backend rejects GET LBA STATUS";
+            allocmap_free(l->map);
+            l->map = NULL;
+            log_warn("target %s LUN %u: pass-through (%s)", l->target->name, l->number, l->why);
+        }
+    }
+    scsi_free_scsi_task(st);
+    query_wake(q, ans, n);
+    free(ans);
+    free(q);
+}
+
+int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
+{
+    struct lba_query *q;
+
+    (void)blocks;
+    if (l->coherence == CONF_COHERENCE_EXCLUSIVE) {
+        TAILQ_FOREACH(q, &l->queries, link) {
+            if (q->joinable && q->lba <= lba) {
+                TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
+                t->query = q;
+                l->n.query_joins++;
+                return 0;
+            }
+        }
+    }
+    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
+    uint32_t alloc = exclusive ? QUERY_ALLOC_EXCLUSIVE : QUERY_ALLOC_VERIFY;
+    uint8_t cdb[SCSI_GLS_CDB_LEN];
+    if (!scsi_gls16_build(cdb, sizeof(cdb), lba, alloc))
+        return -1;
+    q = calloc(1, sizeof(*q));
+    struct scsi_task *st = q ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc) : NULL;
+    if (!st) {
+        free(q);
+        return -1;
+    }
+    q->lun = l;
+    q->conn = t->conn;
+    q->lba = lba;
+    q->since = mutlog_now(&l->log);
+    q->joinable = exclusive;
+    TAILQ_INIT(&q->waiters);
+    if (backend_submit(t->conn->backend, l->number, st, NULL, query_done, q) < 0) {
+        scsi_free_scsi_task(st);
+        free(q);
+        return -1;
+    }
+    TAILQ_INSERT_TAIL(&l->queries, q, link);
+    TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
+    t->query = q;
+    l->n.queries++;
+    return 0;
+}
+
+void lun_query_forget(struct task *t)
+{
+    if (t->query) {
+        TAILQ_REMOVE(&t->query->waiters, t, query_link);
+        t->query = NULL;
+    }
+}

@@ -1,0 +1,132 @@
+/*
+ * What the allocation cache sees of every SCSI command (DESIGN.md,
+ * "Mutations" and "Races"): a command that can change data marks the pages
+ * it touches ALLOCATED and enters the mutation log before it is sent; UNMAP
+ * and WRITE SAME with UNMAP move the pages they fully cover back to UNKNOWN
+ * after they complete; a command of unknown effect invalidates the LUN; unit
+ * attentions invalidate; the initiator's own GET LBA STATUS answers fill the
+ * cache under the race rule.
+ */
+#include "conn.h"
+#include "log.h"
+#include "lun.h"
+#include "server.h"
+
+#define OP_SERVICE_ACTION_IN_16 0x9e
+#define SA_GET_LBA_STATUS       0x12
+
+static bool is_get_lba_status(const struct scsi_cdb_info *ci)
+{
+    return ci->opcode == OP_SERVICE_ACTION_IN_16 && ci->has_sa &&
+           ci->service_action == SA_GET_LBA_STATUS;
+}
+
+void task_cache_classify(struct task *t)
+{
+    struct conn *c = t->conn;
+
+    /* On a decode failure the info is fail-safe: a whole-LUN mutation. */
+    scsi_cdb_decode(t->cdb, sizeof(t->cdb), &t->ci);
+    if (c->target)
+        t->lun = lun_get(c->proxy, c->target, t->lun_no);
+}
+
+/* UNMAP's extents are in its parameter list: visit each, clipped to the LUN. */
+static void for_each_unmap_extent(struct task *t, void (*fn)(struct allocmap *, uint64_t, uint64_t),
+                                  uint64_t *lo, uint64_t *hi)
+{
+    struct scsi_unmap_list list;
+    struct scsi_unmap_desc d;
+    struct lun *l = t->lun;
+
+    if (!t->buf || scsi_unmap_parse(t->buf->data, t->edtl, &list) < 0)
+        return;
+    for (size_t i = 0; i < list.count; i++) {
+        uint64_t count;
+        scsi_unmap_get(&list, i, &d);
+        if (!scsi_extent_clip(d.lba, d.nblocks, l->n_blocks ? l->n_blocks : UINT64_MAX, &count))
+            continue;
+        if (fn && l->map)
+            fn(l->map, d.lba, count);
+        if (lo && d.lba < *lo)
+            *lo = d.lba;
+        if (hi && d.lba + count > *hi)
+            *hi = d.lba + count;
+    }
+}
+
+void task_cache_before_send(struct task *t)
+{
+    struct lun *l = t->lun;
+    uint64_t first = 0, count = 0;
+
+    if (!l || l->state == LUN_PASSTHROUGH)
+        return;
+    if (is_get_lba_status(&t->ci)) {
+        t->gls_since = mutlog_now(&l->log);
+        return;
+    }
+    if (t->ci.cls != SCSI_CLASS_MUTATE)
+        return;
+    uint64_t lun_blocks = l->n_blocks ? l->n_blocks : UINT64_MAX;   /* not probed yet */
+    switch (t->ci.scope) {
+    case SCSI_SCOPE_PARAM: {
+        uint64_t lo = UINT64_MAX, hi = 0;
+        for_each_unmap_extent(t, allocmap_mark_allocated, &lo, &hi);
+        if (hi <= lo)
+            return;             /* nothing to unmap */
+        first = lo;
+        count = hi - lo;
+        break;
+    }
+    case SCSI_SCOPE_LUN:
+        first = 0;
+        count = MUTLOG_WHOLE_LUN;
+        if (l->map)
+            lun_invalidate(l, t->ci.name, false);
+        break;
+    default:
+        if (!scsi_cdb_mutation_extent(&t->ci, lun_blocks, &first, &count))
+            return;
+        if (l->map)
+            allocmap_mark_allocated(l->map, first, count);
+        break;
+    }
+    mutlog_begin(&l->log, &t->mut, first, count);
+    t->mut_active = true;
+    l->n.mutations++;
+}
+
+void task_mutation_end(struct task *t)
+{
+    if (t->mut_active) {
+        mutlog_end(&t->lun->log, &t->mut);
+        t->mut_active = false;
+    }
+}
+
+void task_cache_completed(struct task *t, int status)
+{
+    struct lun *l = t->lun;
+
+    if (!l)
+        return;
+    lun_note_status(l, status, t->stask);
+    if (status == SCSI_STATUS_GOOD && l->map) {
+        if (t->mut_active && t->ci.dealloc) {
+            /* UNMAP is advice: what it fully covers is UNKNOWN, not UNALLOCATED. */
+            if (t->ci.scope == SCSI_SCOPE_PARAM)
+                for_each_unmap_extent(t, allocmap_forget_covered, NULL, NULL);
+            else
+                allocmap_forget_covered(l->map, t->mut.lba, t->mut.blocks);
+        }
+        if (is_get_lba_status(&t->ci) && t->ci.has_lba && t->buf) {
+            struct scsi_task *st = t->stask;
+            uint32_t got = t->edtl;
+            if (st->residual_status == SCSI_RESIDUAL_UNDERFLOW)
+                got = st->residual < t->edtl ? t->edtl - (uint32_t)st->residual : 0;
+            lun_apply_lba_status(l, t->gls_since, t->buf->data, got, t->ci.lba, NULL, 0);
+        }
+    }
+    task_mutation_end(t);
+}

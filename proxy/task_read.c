@@ -1,0 +1,257 @@
+/*
+ * READs planned against the allocation cache (DESIGN.md, "A READ is planned
+ * page by page"): known-unallocated runs are answered with zeros from the
+ * shared zero buffer, the rest is read from the backend with READ(16)s split
+ * at its maximum transfer length, and the initiator sees one ordinary reply.
+ * Unknown pages are asked about with GET LBA STATUS first (lun_query.c).
+ * When any part fails, the READ goes to the backend whole, so the initiator
+ * sees the backend's own status and sense.
+ */
+#include <stdlib.h>
+
+#include "backend.h"
+#include "conn.h"
+#include "log.h"
+#include "lun.h"
+
+struct read_part {
+    struct task *t;
+    struct iobuf *buf;
+    struct scsi_task *stask;
+    bool done;
+};
+
+static void count_passthrough(struct task *t)
+{
+    t->lun->n.reads_passthrough++;
+    t->lun->n.bytes_backend += t->edtl;
+}
+
+bool task_read_start(struct task *t)
+{
+    struct lun *l = t->lun;
+    const struct scsi_cdb_info *ci = &t->ci;
+
+    if (!l || !t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
+        return false;
+    if (l->state == LUN_UNPROBED)
+        lun_probe(l, t->conn);      /* this READ passes through meanwhile */
+    /* RDPROTECT != 0 and anything unusual go to the backend whole. */
+    if (!lun_zero_serving(l) || ci->protect || ci->nblocks == 0 ||
+        (uint64_t)ci->nblocks * l->block_size != t->edtl ||
+        ci->lba >= l->n_blocks || l->n_blocks - ci->lba < ci->nblocks) {
+        count_passthrough(t);
+        return false;
+    }
+    t->planned = true;
+    t->state = TASK_AT_BACKEND;
+    task_read_resume(t, NULL, 0);
+    return true;
+}
+
+/* Every part is back: answer from zeros and the parts' buffers, in order. */
+static void task_read_reply(struct task *t)
+{
+    struct lun *l = t->lun;
+    struct data_run *runs = calloc(t->n_segs, sizeof(*runs));
+    size_t part = 0;
+
+    if (!runs) {
+        task_destroy(t);
+        conn_close(t->conn, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < t->n_segs; i++) {
+        runs[i].len = t->segs[i].blocks * l->block_size;
+        if (t->segs[i].kind == SEG_ZERO) {
+            l->n.bytes_zero += runs[i].len;
+        } else {
+            runs[i].data = t->parts[part].buf->data;
+            runs[i].ref = t->parts[part].buf;
+            part++;
+            l->n.bytes_backend += runs[i].len;
+        }
+    }
+    task_unlink(t);
+    t->state = TASK_DONE;
+    task_send_data_in(t, runs, t->n_segs, SCSI_STATUS_GOOD, 0, 0);
+    free(runs);
+    task_free(t);
+}
+
+static void task_read_parts_done(struct task *t)
+{
+    struct conn *c = t->conn;
+
+    if (t->aborted || c->state == CONN_CLOSING) {
+        task_destroy(t);
+        return;
+    }
+    if (!t->parts_failed) {
+        task_read_reply(t);
+        return;
+    }
+    /* Some part failed: the whole READ again, as the initiator sent it. */
+    t->lun->n.reads_fallback++;
+    task_read_release(t);
+    t->planned = false;
+    count_passthrough(t);
+    task_submit(t);
+}
+
+static void part_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct read_part *p = arg;
+    struct task *t = p->t;
+
+    (void)iscsi;
+    (void)data;
+    p->done = true;
+    t->parts_pending--;
+    if (status != SCSI_STATUS_GOOD) {
+        t->parts_failed = true;
+        if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
+            lun_absorb_unit_attention(t->lun, t->conn, status, p->stask);
+    }
+    if (t->parts_pending == 0)
+        task_read_parts_done(t);
+}
+
+static void task_read_execute(struct task *t)
+{
+    struct lun *l = t->lun;
+    size_t n_parts = 0;
+
+    for (size_t i = 0; i < t->n_segs; i++)
+        n_parts += t->segs[i].kind == SEG_BACKEND;
+    if (n_parts == 0) {
+        l->n.reads_zero_only++;     /* no backend command at all */
+        task_read_reply(t);
+        return;
+    }
+    l->n.reads_split++;
+    t->parts = calloc(n_parts, sizeof(*t->parts));
+    if (!t->parts) {
+        task_destroy(t);
+        conn_close(t->conn, "out of memory");
+        return;
+    }
+    t->n_parts = n_parts;
+    t->parts_pending = n_parts;
+    size_t k = 0;
+    for (size_t i = 0; i < t->n_segs; i++) {
+        const struct read_seg *s = &t->segs[i];
+        if (s->kind != SEG_BACKEND)
+            continue;
+        struct read_part *p = &t->parts[k++];
+        uint32_t len = s->blocks * l->block_size;
+        uint8_t cdb[16];
+        p->t = t;
+        p->buf = iobuf_new(len);
+        scsi_read16_build(cdb, sizeof(cdb), s->lba, s->blocks, t->ci.dpo, t->ci.fua);
+        p->stask = p->buf ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)len) : NULL;
+        if (p->stask)
+            scsi_task_add_data_in_buffer(p->stask, (int)len, p->buf->data);
+        if (!p->stask ||
+            backend_submit(t->conn->backend, t->lun_no, p->stask, NULL, part_done, p) < 0) {
+            p->done = true;
+            t->parts_failed = true;
+            t->parts_pending--;
+        }
+    }
+    if (t->parts_pending == 0)
+        task_read_parts_done(t);
+}
+
+void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
+{
+    struct lun *l = t->lun;
+
+    if (t->aborted || t->conn->state == CONN_CLOSING) {
+        task_destroy(t);
+        return;
+    }
+    if (!lun_zero_serving(l)) {     /* invalidated for new facts, or gave up */
+        t->planned = false;
+        count_passthrough(t);
+        task_submit(t);
+        return;
+    }
+    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
+    struct read_plan_in in = {
+        .map = l->map,
+        .trust_unallocated = exclusive,
+        /* at most two queries per READ in exclusive mode (the second when a
+         * joined query's answer stopped short of it), one in verify mode */
+        .may_query = t->queries_waited < (exclusive ? 2u : 1u),
+        .answer = ans,
+        .n_answer = n,
+        .lba = t->ci.lba,
+        .blocks = t->ci.nblocks,
+        .max_xfer_blocks = l->max_xfer_blocks,
+    };
+    size_t cap = 2 * ((size_t)t->ci.nblocks / l->page_blocks + 2) +
+                 t->ci.nblocks / l->max_xfer_blocks + 2;
+    struct read_plan plan;
+    free(t->segs);
+    t->segs = malloc(cap * sizeof(*t->segs));
+    if (!t->segs || read_plan_make(&in, t->segs, cap, &plan) < 0) {
+        task_read_release(t);
+        t->planned = false;
+        count_passthrough(t);
+        task_submit(t);
+        return;
+    }
+    if (plan.needs_query) {
+        t->queries_waited++;
+        if (lun_query_wait(l, t, plan.query_lba, t->ci.lba + t->ci.nblocks - plan.query_lba) < 0)
+            t->queries_waited = 2;  /* no query possible: plan without one */
+        else
+            return;
+        task_read_resume(t, ans, n);
+        return;
+    }
+    if (plan.all_backend) {
+        task_read_release(t);
+        t->planned = false;
+        count_passthrough(t);
+        task_submit(t);
+        return;
+    }
+    t->n_segs = plan.n_segs;
+    task_read_execute(t);
+}
+
+void task_read_abort(struct task *t)
+{
+    if (t->query || !t->parts) {
+        task_destroy(t);
+        return;
+    }
+    t->aborted = true;
+    for (size_t i = 0; i < t->n_parts; i++) {
+        if (t->parts[i].done)
+            continue;
+        bool last = t->parts_pending == 1;
+        backend_cancel(t->conn->backend, t->parts[i].stask);    /* runs part_done */
+        if (last)
+            return;     /* part_done destroyed the task */
+    }
+}
+
+void task_read_release(struct task *t)
+{
+    for (size_t i = 0; i < t->n_parts; i++) {
+        if (t->parts[i].stask)
+            scsi_free_scsi_task(t->parts[i].stask);
+        iobuf_unref(t->parts[i].buf);
+    }
+    free(t->parts);
+    t->parts = NULL;
+    t->n_parts = 0;
+    t->parts_pending = 0;
+    t->parts_failed = false;
+    free(t->segs);
+    t->segs = NULL;
+    t->n_segs = 0;
+}
