@@ -190,6 +190,7 @@ void conn_reject(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs,
     struct iscsi_pdu_hdr r = { .opcode = ISCSI_OP_REJECT, .flags = ISCSI_FLAG_FINAL,
                                .itt = ISCSI_RESERVED_TAG };
 
+    c->proxy->n.rejected_pdus[reason & 15]++;
     log_warn("%s: rejected %s PDU (reason 0x%02x): %s", c->peer,
              iscsi_opcode_name(pdu->hdr.opcode), (unsigned)reason, field);
     r.u.reject.reason = (uint8_t)reason;
@@ -292,6 +293,7 @@ static void conn_process_input(struct conn *c)
         }
         evbuffer_drain(in, total);
         if (r == RX_CLOSE) {
+            c->proxy->n.protocol_closes_total++;
             conn_close(c, "protocol error");
             return;
         }
@@ -427,6 +429,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     TAILQ_INSERT_TAIL(&p->conns, c, link);
+    p->n.connections_total++;
     log_info("%s: connection accepted on %s", c->peer, c->local);
     return c;
 }

@@ -29,6 +29,7 @@ static void enter_full_feature_phase(struct conn *c)
 {
     c->params = *iscsi_login_params(c->login);
     c->state = CONN_FFP;
+    c->proxy->n.sessions_total++;
     conn_keepalive_start(c);
     log_info("%s: %s session up: initiator %s%s%s, TSIH %u, MaxRecvDataSegmentLength %u/%u,"
              " digests %s/%s", c->peer, c->params.discovery ? "discovery" : "normal",
@@ -49,9 +50,10 @@ static void finish_login(struct conn *c, struct iscsi_login_reply *reply,
         return;
     }
     if (r == ISCSI_LOGIN_REPLY_AND_CLOSE) {
+        c->proxy->n.login_failures_total++;
+        const char *who = iscsi_login_params(c->login)->initiator_name;
         log_warn("%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
-                 (unsigned)reply->status, reply->why ? reply->why : "-",
-                 c->params.initiator_name[0] ? c->params.initiator_name : "?");
+                 (unsigned)reply->status, reply->why ? reply->why : "-", who[0] ? who : "?");
         conn_close_after_flush(c, "login failed");
     }
 }

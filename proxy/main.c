@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 
 #define PROXY_VERSION "0.1.0"
 
@@ -78,7 +79,9 @@ int main(int argc, char **argv)
 
     struct event_base *base = event_base_new();
     struct proxy *p = base ? proxy_new(base, conf) : NULL;
-    if (!p || proxy_listen(p) < 0) {
+    if (!p || proxy_listen(p) < 0 || stats_start(p) < 0) {
+        if (p)
+            stats_stop(p);
         proxy_free(p);
         if (base)
             event_base_free(base);
@@ -95,6 +98,7 @@ int main(int argc, char **argv)
 
     event_free(sigint);
     event_free(sigterm);
+    stats_stop(p);
     proxy_free(p);
     event_base_free(base);
     conf_free(conf);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
 #include <event2/listener.h>
 
 #include "conf.h"
@@ -13,13 +14,24 @@
 #include "iscsi_discovery.h"
 #include "lun.h"
 
+/* Proxy-wide counters (the stats endpoint reads them). */
+struct proxy_counters {
+    uint64_t connections_total;
+    uint64_t sessions_total;            /* logins that reached Full Feature Phase */
+    uint64_t login_failures_total;
+    uint64_t rejected_pdus[16];         /* by Reject reason (RFC 7143 11.17.1) */
+    uint64_t protocol_closes_total;     /* connections closed for bad input */
+};
+
 struct proxy {
     struct event_base *base;
     struct conf *conf;
     struct evconnlistener **listeners;
     size_t n_listeners;
     struct conn_list conns;
-    struct lun_list luns;           /* every backend LUN reached, kept for the proxy's life */
+    struct lun_list luns;
+    struct proxy_counters n;
+    struct evhttp *stats_http;       /* NULL when stats_listen is empty */           /* every backend LUN reached, kept for the proxy's life */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;

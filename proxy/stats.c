@@ -1,0 +1,283 @@
+/* Stats endpoint: /metrics and /stats (see stats.h). */
+#include "stats.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "allocmap.h"
+#include "log.h"
+#include "lun.h"
+#include "server.h"
+
+#define METRIC_PREFIX "iscsi_sparse_proxy_"
+
+static unsigned count_sessions(const struct proxy *p, const struct conf_target *t)
+{
+    const struct conn *c;
+    unsigned n = 0;
+    TAILQ_FOREACH(c, &p->conns, link) {
+        if (c->state == CONN_FFP && (!t || c->target == t))
+            n++;
+    }
+    return n;
+}
+
+static unsigned count_connections(const struct proxy *p)
+{
+    const struct conn *c;
+    unsigned n = 0;
+    TAILQ_FOREACH(c, &p->conns, link)
+        n++;
+    return n;
+}
+
+static const char *lun_state_name(const struct lun *l)
+{
+    switch (l->state) {
+    case LUN_ZERO_SERVING: return "zero-serving";
+    case LUN_PASSTHROUGH:  return "pass-through";
+    case LUN_PROBING:      return "probing";
+    default:               return "unprobed";
+    }
+}
+
+/* One counter of every LUN, one sample a LUN. */
+struct lun_metric {
+    const char *name;
+    const char *help;
+    const char *type;
+    const char *extra_label;        /* "path=\"zero\"" etc., or NULL */
+    size_t offset;                  /* into struct lun_counters */
+};
+
+#define LC(field) offsetof(struct lun_counters, field)
+static const struct lun_metric lun_metrics[] = {
+    { "read_commands_total", "READ commands by how the proxy answered them.", "counter",
+      "path=\"zero\"", LC(reads_zero_only) },
+    { "read_commands_total", NULL, NULL, "path=\"split\"", LC(reads_split) },
+    { "read_commands_total", NULL, NULL, "path=\"passthrough\"", LC(reads_passthrough) },
+    { "read_commands_total", NULL, NULL, "path=\"fallback\"", LC(reads_fallback) },
+    { "read_bytes_total", "READ data bytes by where they came from.", "counter",
+      "source=\"zero\"", LC(bytes_zero) },
+    { "read_bytes_total", NULL, NULL, "source=\"backend\"", LC(bytes_backend) },
+    { "lba_status_queries_total", "GET LBA STATUS commands the proxy sent.", "counter", NULL,
+      LC(queries) },
+    { "lba_status_joins_total", "READs that joined a GET LBA STATUS in flight.", "counter",
+      NULL, LC(query_joins) },
+    { "lba_status_descriptors_total", "LBA status descriptors received.", "counter", NULL,
+      LC(query_descriptors) },
+    { "lba_status_errors_total", "GET LBA STATUS answers failed or malformed.", "counter",
+      NULL, LC(query_errors) },
+    { "lba_status_race_dropped_total",
+      "Answers whose unallocated extents the race rule dropped whole.", "counter", NULL,
+      LC(queries_dropped_race) },
+    { "mutations_total", "Commands that marked pages allocated before being sent.", "counter",
+      NULL, LC(mutations) },
+    { "cache_invalidations_total", "Whole-LUN cache invalidations.", "counter", NULL,
+      LC(invalidations) },
+};
+
+static uint64_t counter_at(const struct lun *l, size_t offset)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)&l->n + offset, sizeof(v));
+    return v;
+}
+
+static void metric_head(struct evbuffer *b, const char *name, const char *help, const char *type)
+{
+    evbuffer_add_printf(b, "# HELP " METRIC_PREFIX "%s %s\n# TYPE " METRIC_PREFIX "%s %s\n",
+                        name, help, name, type);
+}
+
+static void render_metrics(const struct proxy *p, struct evbuffer *b)
+{
+    const struct lun *l;
+
+    metric_head(b, "connections", "Open initiator connections.", "gauge");
+    evbuffer_add_printf(b, METRIC_PREFIX "connections %u\n", count_connections(p));
+    metric_head(b, "connections_total", "Initiator connections accepted.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "connections_total %" PRIu64 "\n",
+                        p->n.connections_total);
+    metric_head(b, "sessions", "Sessions in Full Feature Phase.", "gauge");
+    for (size_t i = 0; i < p->conf->n_targets; i++)
+        evbuffer_add_printf(b, METRIC_PREFIX "sessions{target=\"%s\"} %u\n",
+                            p->conf->targets[i].name, count_sessions(p, &p->conf->targets[i]));
+    metric_head(b, "sessions_total", "Logins that reached Full Feature Phase.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "sessions_total %" PRIu64 "\n", p->n.sessions_total);
+    metric_head(b, "login_failures_total", "Logins refused.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "login_failures_total %" PRIu64 "\n",
+                        p->n.login_failures_total);
+    metric_head(b, "rejected_pdus_total", "PDUs answered with Reject, by reason code.",
+                "counter");
+    for (unsigned r = 0; r < 16; r++) {
+        if (p->n.rejected_pdus[r])
+            evbuffer_add_printf(b, METRIC_PREFIX "rejected_pdus_total{reason=\"0x%02x\"} %" PRIu64
+                                "\n", r, p->n.rejected_pdus[r]);
+    }
+    metric_head(b, "protocol_closes_total", "Connections closed for bad input.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "protocol_closes_total %" PRIu64 "\n",
+                        p->n.protocol_closes_total);
+
+    metric_head(b, "zero_serving", "1 when the LUN's zeros are served by the proxy.", "gauge");
+    TAILQ_FOREACH(l, &p->luns, link)
+        evbuffer_add_printf(b, METRIC_PREFIX "zero_serving{target=\"%s\",lun=\"%u\"} %d\n",
+                            l->target->name, l->number, lun_zero_serving(l));
+    for (size_t m = 0; m < sizeof(lun_metrics) / sizeof(lun_metrics[0]); m++) {
+        const struct lun_metric *lm = &lun_metrics[m];
+        if (lm->help)
+            metric_head(b, lm->name, lm->help, lm->type);
+        TAILQ_FOREACH(l, &p->luns, link)
+            evbuffer_add_printf(b, METRIC_PREFIX "%s{target=\"%s\",lun=\"%u\"%s%s} %" PRIu64 "\n",
+                                lm->name, l->target->name, l->number, lm->extra_label ? "," : "",
+                                lm->extra_label ? lm->extra_label : "", counter_at(l, lm->offset));
+    }
+    static const char *const state_names[] = { "unknown", "allocated", "unallocated" };
+    metric_head(b, "cache_pages", "Allocation cache pages by state.", "gauge");
+    TAILQ_FOREACH(l, &p->luns, link) {
+        struct allocmap_stats st;
+        if (!l->map)
+            continue;
+        allocmap_stats(l->map, &st);
+        for (int s = 0; s < 3; s++)
+            evbuffer_add_printf(b, METRIC_PREFIX "cache_pages{target=\"%s\",lun=\"%u\","
+                                "state=\"%s\"} %" PRIu64 "\n", l->target->name, l->number,
+                                state_names[s], st.pages[s]);
+    }
+    metric_head(b, "cache_memory_bytes", "Memory of the allocation cache.", "gauge");
+    TAILQ_FOREACH(l, &p->luns, link) {
+        struct allocmap_stats st = { { 0, 0, 0 }, 0 };
+        if (l->map)
+            allocmap_stats(l->map, &st);
+        evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_bytes{target=\"%s\",lun=\"%u\"} %zu\n",
+                            l->target->name, l->number, st.memory_bytes);
+    }
+}
+
+static json_t *lun_json(const struct lun *l)
+{
+    json_t *counters = json_object();
+    for (size_t m = 0; m < sizeof(lun_metrics) / sizeof(lun_metrics[0]); m++) {
+        const struct lun_metric *lm = &lun_metrics[m];
+        char key[96];
+        if (lm->extra_label) {      /* path="zero" -> read_commands_total_zero */
+            const char *v = strchr(lm->extra_label, '"') + 1;
+            snprintf(key, sizeof(key), "%s_%.*s", lm->name, (int)strcspn(v, "\""), v);
+        } else {
+            snprintf(key, sizeof(key), "%s", lm->name);
+        }
+        json_object_set_new(counters, key, json_integer((json_int_t)counter_at(l, lm->offset)));
+    }
+    json_t *o = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o}", "target", l->target->name,
+                          "lun", (json_int_t)l->number, "state", lun_state_name(l),
+                          "reason", l->why, "coherence", conf_coherence_name(l->coherence),
+                          "counters", counters);
+    if (l->map) {
+        struct allocmap_stats st;
+        allocmap_stats(l->map, &st);
+        json_object_set_new(o, "cache", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "block_size", (json_int_t)l->block_size, "blocks", (json_int_t)l->n_blocks,
+            "page_blocks", (json_int_t)l->page_blocks,
+            "pages_unknown", (json_int_t)st.pages[PAGE_UNKNOWN],
+            "pages_allocated", (json_int_t)st.pages[PAGE_ALLOCATED],
+            "pages_unallocated", (json_int_t)st.pages[PAGE_UNALLOCATED],
+            "memory_bytes", (json_int_t)st.memory_bytes));
+    }
+    return o;
+}
+
+static char *render_json(const struct proxy *p)
+{
+    const struct lun *l;
+    json_t *luns = json_array();
+    json_t *rejects = json_object();
+
+    TAILQ_FOREACH(l, &p->luns, link)
+        json_array_append_new(luns, lun_json(l));
+    for (unsigned r = 0; r < 16; r++) {
+        char key[8];
+        snprintf(key, sizeof(key), "0x%02x", r);
+        if (p->n.rejected_pdus[r])
+            json_object_set_new(rejects, key, json_integer((json_int_t)p->n.rejected_pdus[r]));
+    }
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+                             "connections", (json_int_t)count_connections(p),
+                             "connections_total", (json_int_t)p->n.connections_total,
+                             "sessions", (json_int_t)count_sessions(p, NULL),
+                             "sessions_total", (json_int_t)p->n.sessions_total,
+                             "login_failures_total", (json_int_t)p->n.login_failures_total,
+                             "rejected_pdus_total", rejects, "luns", luns);
+    char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+    json_decref(root);
+    return text;
+}
+
+static void reply(struct evhttp_request *req, const char *type, struct evbuffer *body)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
+    evhttp_send_reply(req, HTTP_OK, "OK", body);
+}
+
+static void handle_metrics(struct evhttp_request *req, void *arg)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    render_metrics(arg, b);
+    reply(req, "text/plain; version=0.0.4; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+static void handle_stats(struct evhttp_request *req, void *arg)
+{
+    char *text = render_json(arg);
+    struct evbuffer *b = evbuffer_new();
+    if (!text || !b) {
+        free(text);
+        if (b)
+            evbuffer_free(b);
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    evbuffer_add(b, text, strlen(text));
+    evbuffer_add(b, "\n", 1);
+    free(text);
+    reply(req, "application/json", b);
+    evbuffer_free(b);
+}
+
+int stats_start(struct proxy *p)
+{
+    const struct conf_addr *a = &p->conf->stats_listen;
+
+    if (!p->conf->stats_enabled)
+        return 0;
+    p->stats_http = evhttp_new(p->base);
+    if (!p->stats_http)
+        return -1;
+    evhttp_set_allowed_methods(p->stats_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_cb(p->stats_http, "/metrics", handle_metrics, p);
+    evhttp_set_cb(p->stats_http, "/stats", handle_stats, p);
+    const char *host = strcmp(a->host, "*") == 0 ? "0.0.0.0" : a->host;
+    if (evhttp_bind_socket(p->stats_http, host, (uint16_t)strtoul(a->port, NULL, 10)) < 0) {
+        log_error("stats_listen %s:%s: cannot listen", a->host, a->port);
+        return -1;
+    }
+    log_info("stats on http://%s%s%s:%s/metrics and /stats", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", a->port);
+    return 0;
+}
+
+void stats_stop(struct proxy *p)
+{
+    if (p->stats_http) {
+        evhttp_free(p->stats_http);
+        p->stats_http = NULL;
+    }
+}
