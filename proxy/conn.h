@@ -136,6 +136,9 @@ struct conn {
 
     struct stashed_ua stashed_ua[CONN_MAX_STASHED_UA];
     unsigned n_stashed_ua;
+    /* LUNs whose reset unit attention for this new I_T nexus was seen */
+    uint32_t nexus_notice_seen[8];
+    unsigned n_nexus_notice_seen;
 
     /* data digest of the PDU being queued (conn_send_begin ... end) */
     uint32_t tx_crc;
@@ -212,6 +215,9 @@ struct task *task_find(struct conn *c, uint32_t itt);
 /* End a task without a response (TMF abort, connection teardown). */
 void task_abort(struct task *t);
 void task_free_all(struct conn *c);
+/* True the first time this session's backend reports a reset-class unit
+ * attention for lun: the notice every new I_T nexus gets. */
+bool conn_first_nexus_notice(struct conn *c, uint32_t lun);
 /* Keep a unit attention for the initiator's next command to lun. */
 void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len);
 /* Send the command to the backend whole, as the initiator sent it. */

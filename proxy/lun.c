@@ -260,7 +260,8 @@ void lun_probe(struct lun *l, struct conn *c)
 
 /* ---- unit attentions ----------------------------------------------------- */
 
-enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi_task *st)
+enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
+                                    const struct scsi_task *st)
 {
     struct scsi_sense_info si;
 
@@ -271,6 +272,14 @@ enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi
         scsi_sense_parse(st->datain.data + 2, sense_len, &si) < 0)
         return SCSI_UA_NONE;
     enum scsi_ua_reason r = scsi_ua_classify(&si);
+    /* A target reports a reset (29h) to the first command of every new I_T
+     * nexus; for the session the proxy just opened that is the nexus being
+     * new, not the LUN's data changing.  Later reset notices invalidate. */
+    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, l->number)) {
+        log_debug("target %s LUN %u: new I_T nexus notice (%02xh/%02xh)", l->target->name,
+                  l->number, si.asc, si.ascq);
+        return r;
+    }
     if (r != SCSI_UA_NONE && scsi_ua_invalidates(r)) {
         bool reprobe = r == SCSI_UA_CAPACITY_CHANGED || r == SCSI_UA_LUNS_CHANGED ||
                        r == SCSI_UA_MEDIUM_CHANGED;
@@ -282,7 +291,7 @@ enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi
 bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
                                const struct scsi_task *st)
 {
-    if (lun_note_status(l, status, st) == SCSI_UA_NONE)
+    if (lun_note_status(l, c, status, st) == SCSI_UA_NONE)
         return false;
     /* The proxy's own command consumed a condition meant for the initiator:
      * keep it and report it on the initiator's next command to this LUN. */

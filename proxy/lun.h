@@ -89,9 +89,10 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe);
 void lun_invalidate_session(struct proxy *p, const struct conf_target *target,
                             const char *why);
 
-/* A command's status: a unit attention that changes what the cache may
- * know invalidates it.  Returns the unit attention's class (or NONE). */
-enum scsi_ua_reason lun_note_status(struct lun *l, int status, const struct scsi_task *st);
+/* A command's status on c's backend session: a unit attention that changes
+ * what the cache may know invalidates it.  Returns its class (or NONE). */
+enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
+                                    const struct scsi_task *st);
 /* Same for a command the proxy sent itself on c's backend session: a unit
  * attention it received is kept for the initiator (conn_stash_unit_attention).
  * Returns true if the status was a unit attention. */

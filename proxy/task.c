@@ -86,6 +86,18 @@ static void respond_check_condition(struct conn *c, const struct iscsi_pdu_hdr *
                        edtl, seg, (uint32_t)(2 + n), 0);
 }
 
+bool conn_first_nexus_notice(struct conn *c, uint32_t lun)
+{
+    for (unsigned i = 0; i < c->n_nexus_notice_seen; i++) {
+        if (c->nexus_notice_seen[i] == lun)
+            return false;
+    }
+    if (c->n_nexus_notice_seen == sizeof(c->nexus_notice_seen) / sizeof(c->nexus_notice_seen[0]))
+        return false;
+    c->nexus_notice_seen[c->n_nexus_notice_seen++] = lun;
+    return true;
+}
+
 void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len)
 {
     if (len < 2 || len > sizeof(c->stashed_ua[0].seg) || c->n_stashed_ua == CONN_MAX_STASHED_UA) {

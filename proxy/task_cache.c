@@ -111,7 +111,7 @@ void task_cache_completed(struct task *t, int status)
 
     if (!l)
         return;
-    lun_note_status(l, status, t->stask);
+    lun_note_status(l, t->conn, status, t->stask);
     if (status == SCSI_STATUS_GOOD && l->map) {
         if (t->mut_active && t->ci.dealloc) {
             /* UNMAP is advice: what it fully covers is UNKNOWN, not UNALLOCATED. */
