@@ -1,0 +1,365 @@
+/* Unit tests for proxy/allocmap.c: the allocation cache's page-state map. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "allocmap.h"
+
+#define CHUNK (UINT64_C(1) << 16)       /* pages per chunk in allocmap.c */
+
+#define U PAGE_UNKNOWN
+#define A PAGE_ALLOCATED
+#define Z PAGE_UNALLOCATED
+
+/* Pages [0, n) of m must read as want[]. */
+static void expect_pages(const struct allocmap *m, const enum page_state *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (allocmap_get(m, i) != want[i])
+            fail_msg("page %zu: %d, want %d", i, allocmap_get(m, i), want[i]);
+    }
+}
+
+static size_t mem(const struct allocmap *m)
+{
+    struct allocmap_stats st;
+    allocmap_stats(m, &st);
+    return st.memory_bytes;
+}
+
+static void test_new_rejects(void **state)
+{
+    (void)state;
+    assert_null(allocmap_new(0, 8));
+    assert_null(allocmap_new(100, 0));
+    assert_null(allocmap_new(100, 3));
+    assert_null(allocmap_new(100, 24));
+    struct allocmap *m = allocmap_new(10, 4);
+    assert_non_null(m);
+    assert_int_equal(allocmap_lun_blocks(m), 10);
+    assert_int_equal(allocmap_page_blocks(m), 4);
+    assert_int_equal(allocmap_pages(m), 3);
+    allocmap_free(m);
+    allocmap_free(NULL);
+}
+
+static void test_mark_touches_partial_pages(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(64, 8);          /* 8 pages */
+    allocmap_mark_allocated(m, 7, 2);                  /* blocks 7, 8: pages 0, 1 */
+    allocmap_mark_allocated(m, 40, 1);                 /* page 5 */
+    allocmap_mark_allocated(m, 10, 0);                 /* nothing */
+    const enum page_state want[] = { A, A, U, U, U, A, U, U };
+    expect_pages(m, want, 8);
+    allocmap_free(m);
+}
+
+static void test_learn_unallocated_full_pages_only(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(64, 8);
+    allocmap_learn_unallocated(m, 4, 19);              /* covers page 1 only */
+    allocmap_learn_unallocated(m, 32, 7);              /* page 4 not fully */
+    allocmap_learn_unallocated(m, 48, 8);              /* page 6 exactly */
+    const enum page_state want[] = { U, Z, U, U, U, U, Z, U };
+    expect_pages(m, want, 8);
+    allocmap_free(m);
+}
+
+static void test_never_downgrade_allocated(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(64, 8);
+    allocmap_mark_allocated(m, 16, 1);                 /* page 2 */
+    allocmap_learn_unallocated(m, 0, 64);
+    const enum page_state want1[] = { Z, Z, A, Z, Z, Z, Z, Z };
+    expect_pages(m, want1, 8);
+    /* learn_allocated only moves UNKNOWN pages. */
+    allocmap_learn_allocated(m, 0, 64);
+    expect_pages(m, want1, 8);
+    allocmap_forget_unallocated(m, 20, 20);            /* pages 2..4 touched */
+    const enum page_state want2[] = { Z, Z, A, U, U, Z, Z, Z };
+    expect_pages(m, want2, 8);
+    allocmap_learn_allocated(m, 25, 1);                /* page 3 */
+    const enum page_state want3[] = { Z, Z, A, A, U, Z, Z, Z };
+    expect_pages(m, want3, 8);
+    allocmap_free(m);
+}
+
+static void test_forget_covered(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(64, 8);
+    allocmap_mark_allocated(m, 0, 64);
+    allocmap_forget_covered(m, 5, 30);                 /* blocks 5..34: pages 1..3 */
+    const enum page_state want1[] = { A, U, U, U, A, A, A, A };
+    expect_pages(m, want1, 8);
+    allocmap_learn_unallocated(m, 8, 8);
+    allocmap_forget_covered(m, 8, 7);                  /* page 1 not fully: stays */
+    allocmap_forget_covered(m, 40, 8);                 /* page 5 */
+    const enum page_state want2[] = { A, Z, U, U, A, U, A, A };
+    expect_pages(m, want2, 8);
+    allocmap_free(m);
+}
+
+static void test_partial_last_page(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(10, 4);          /* pages 0-3, 4-7, 8-9 */
+    allocmap_learn_unallocated(m, 4, 3);               /* not page 1 */
+    allocmap_learn_unallocated(m, 8, 2);               /* reaches the end: page 2 */
+    const enum page_state want1[] = { U, U, Z };
+    expect_pages(m, want1, 3);
+    allocmap_mark_allocated(m, 9, 1);
+    allocmap_forget_covered(m, 9, 1);                  /* does not cover block 8 */
+    assert_int_equal(allocmap_get(m, 2), A);
+    allocmap_forget_covered(m, 8, UINT64_MAX);         /* clipped, reaches the end */
+    assert_int_equal(allocmap_get(m, 2), U);
+    allocmap_learn_unallocated(m, 2, 100);             /* pages 1, 2 */
+    const enum page_state want2[] = { U, Z, Z };
+    expect_pages(m, want2, 3);
+    allocmap_free(m);
+}
+
+static void test_clip_past_end(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(100, 16);        /* 7 pages, last of 4 */
+    allocmap_mark_allocated(m, 100, 5);
+    allocmap_mark_allocated(m, UINT64_MAX, UINT64_MAX);
+    allocmap_learn_unallocated(m, 1000, 1);
+    struct allocmap_stats st;
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[U], 7);
+    allocmap_mark_allocated(m, 99, UINT64_MAX);        /* no overflow */
+    assert_int_equal(allocmap_get(m, 6), A);
+    assert_int_equal(allocmap_get(m, 5), U);
+    assert_int_equal(allocmap_get(m, 7), U);           /* past the end */
+    assert_int_equal(allocmap_get(m, UINT64_MAX), U);
+    uint64_t n = 99;
+    assert_int_equal(allocmap_run(m, 7, 10, &n), U);
+    assert_int_equal(n, 0);
+    allocmap_free(m);
+}
+
+static void test_runs_across_chunks(void **state)
+{
+    (void)state;
+    uint64_t pages = 3 * CHUNK + 100;
+    struct allocmap *m = allocmap_new(pages, 1);
+    uint64_t n;
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, pages);
+    assert_int_equal(allocmap_run(m, 5, 10, &n), U);
+    assert_int_equal(n, 10);
+    assert_int_equal(allocmap_run(m, 5, 0, &n), U);
+    assert_int_equal(n, 0);
+
+    allocmap_mark_allocated(m, CHUNK - 6, 12);         /* straddles chunks 0/1 */
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, CHUNK - 6);
+    assert_int_equal(allocmap_run(m, CHUNK - 6, UINT64_MAX, &n), A);
+    assert_int_equal(n, 12);
+    assert_int_equal(allocmap_run(m, CHUNK + 6, UINT64_MAX, &n), U);
+    assert_int_equal(n, pages - CHUNK - 6);
+
+    /* A run of UNALLOCATED from inside chunk 1 through uniform chunk 2 into 3. */
+    allocmap_learn_unallocated(m, CHUNK + 10, 2 * CHUNK + 5);
+    assert_int_equal(allocmap_run(m, CHUNK + 10, UINT64_MAX, &n), Z);
+    assert_int_equal(n, 2 * CHUNK + 5);
+    assert_int_equal(allocmap_run(m, CHUNK + 20, CHUNK, &n), Z);
+    assert_int_equal(n, CHUNK);
+    assert_int_equal(allocmap_get(m, 3 * CHUNK + 15), U);
+    /* Up to the end of the LUN. */
+    allocmap_mark_allocated(m, 3 * CHUNK + 15, UINT64_MAX);
+    assert_int_equal(allocmap_run(m, 3 * CHUNK + 15, UINT64_MAX, &n), A);
+    assert_int_equal(n, 85);
+    allocmap_free(m);
+}
+
+static void test_uniform_collapse(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(2 * CHUNK * 4, 4);   /* 2 chunks */
+    size_t base = mem(m);
+    allocmap_mark_allocated(m, 100, 1);
+    assert_true(mem(m) > base);
+    allocmap_mark_allocated(m, 0, CHUNK * 4);           /* chunk 0 all ALLOCATED */
+    assert_int_equal(mem(m), base);
+    allocmap_forget_covered(m, 8, 4);
+    assert_true(mem(m) > base);
+    allocmap_forget_covered(m, 0, CHUNK * 4);
+    assert_int_equal(mem(m), base);
+    /* Detail in both chunks, then forget_unallocated / invalidate. */
+    allocmap_learn_unallocated(m, 0, 16);
+    allocmap_learn_unallocated(m, CHUNK * 4, 16);
+    assert_true(mem(m) > base);
+    allocmap_forget_unallocated(m, 0, 2 * CHUNK * 4);
+    assert_int_equal(mem(m), base);
+    allocmap_mark_allocated(m, 0, 1);
+    allocmap_learn_unallocated(m, CHUNK * 4 + 40, 16);
+    allocmap_invalidate(m);
+    assert_int_equal(mem(m), base);
+    uint64_t n;
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, 2 * CHUNK);
+    allocmap_free(m);
+}
+
+static void test_stats_counts(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(CHUNK * 3 / 2, 1);   /* a full and a half chunk */
+    struct allocmap_stats st;
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[U], CHUNK * 3 / 2);
+    assert_int_equal(st.pages[A] + st.pages[Z], 0);
+    allocmap_mark_allocated(m, CHUNK - 10, 30);
+    allocmap_learn_unallocated(m, 0, 100);
+    allocmap_learn_unallocated(m, CHUNK + 100, CHUNK);  /* to the end */
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[A], 30);
+    assert_int_equal(st.pages[Z], 100 + CHUNK / 2 - 100);
+    assert_int_equal(st.pages[U], CHUNK * 3 / 2 - st.pages[A] - st.pages[Z]);
+    allocmap_free(m);
+}
+
+static void test_untouched_64tib(void **state)
+{
+    (void)state;
+    /* 64 TiB of 512-byte blocks, 64 KiB pages: 2^30 pages, 16384 chunks. */
+    struct allocmap *m = allocmap_new(UINT64_C(1) << 37, 128);
+    assert_int_equal(allocmap_pages(m), UINT64_C(1) << 30);
+    size_t base = mem(m);
+    print_message("untouched 64 TiB LUN, 64 KiB pages: %zu bytes\n", base);
+    assert_true(base <= 16384 * 9 + 128);
+    uint64_t n;
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, UINT64_C(1) << 30);
+    allocmap_mark_allocated(m, UINT64_C(1) << 36, 1);
+    assert_int_equal(mem(m), base + 16 + 16384);
+    struct allocmap_stats st;
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[A], 1);
+    assert_int_equal(st.pages[U], (UINT64_C(1) << 30) - 1);
+    allocmap_learn_unallocated(m, 0, UINT64_C(1) << 37);
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[Z], (UINT64_C(1) << 30) - 1);
+    allocmap_invalidate(m);
+    assert_int_equal(mem(m), base);
+    allocmap_free(m);
+}
+
+static void test_4gib_fully_detailed(void **state)
+{
+    (void)state;
+    /* 4 GiB, 64 KiB pages: 65536 pages, one chunk; alternate the states. */
+    struct allocmap *m = allocmap_new(UINT64_C(1) << 23, 128);
+    size_t base = mem(m);
+    for (uint64_t p = 0; p < CHUNK; p += 2)
+        allocmap_mark_allocated(m, p * 128, 1);
+    print_message("4 GiB LUN, 64 KiB pages, fully detailed: %zu bytes\n", mem(m));
+    assert_int_equal(mem(m), base + 16 + 16384);
+    uint64_t n;
+    assert_int_equal(allocmap_run(m, 2, UINT64_MAX, &n), A);
+    assert_int_equal(n, 1);
+    allocmap_free(m);
+}
+
+static void test_page_sizes(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(1, 1);           /* a LUN of one block */
+    assert_int_equal(allocmap_pages(m), 1);
+    allocmap_learn_unallocated(m, 0, 1);
+    assert_int_equal(allocmap_get(m, 0), Z);
+    allocmap_mark_allocated(m, 0, 5);
+    assert_int_equal(allocmap_get(m, 0), A);
+    allocmap_free(m);
+
+    m = allocmap_new(1, 1u << 31);                     /* one partial page */
+    assert_int_equal(allocmap_pages(m), 1);
+    allocmap_learn_unallocated(m, 0, 1);
+    assert_int_equal(allocmap_get(m, 0), Z);
+    allocmap_free(m);
+
+    m = allocmap_new((UINT64_C(1) << 33) + 5, 1u << 31);  /* 5 pages, last partial */
+    assert_int_equal(allocmap_pages(m), 5);
+    allocmap_learn_unallocated(m, (UINT64_C(1) << 31) - 1, UINT64_C(1) << 32);
+    const enum page_state want[] = { U, Z, U, U, U };
+    expect_pages(m, want, 5);
+    allocmap_learn_unallocated(m, UINT64_C(1) << 33, 5);
+    assert_int_equal(allocmap_get(m, 4), Z);
+    allocmap_free(m);
+
+    m = allocmap_new(UINT64_MAX, 1u << 31);            /* the largest LUN there is */
+    uint64_t last = allocmap_pages(m) - 1;
+    assert_int_equal(last, (UINT64_C(1) << 33) - 1);
+    allocmap_learn_unallocated(m, UINT64_MAX - 5, UINT64_MAX);  /* not the whole page */
+    assert_int_equal(allocmap_get(m, last), U);
+    allocmap_learn_unallocated(m, last << 31, UINT64_MAX);
+    assert_int_equal(allocmap_get(m, last), Z);        /* partial, reaches the end */
+    allocmap_mark_allocated(m, UINT64_MAX - 1, UINT64_MAX);
+    assert_int_equal(allocmap_get(m, last), A);
+    allocmap_free(m);
+}
+
+static void test_no_memory_safe_side(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(2 * CHUNK, 1);
+    size_t base = mem(m);
+    allocmap_set_detail_limit(m, 0);
+    uint64_t n;
+
+    allocmap_mark_allocated(m, 5, 1);                  /* chunk 0 all ALLOCATED */
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), A);
+    assert_int_equal(n, CHUNK);
+    allocmap_learn_unallocated(m, CHUNK + 5, 10);      /* skipped */
+    assert_int_equal(allocmap_run(m, CHUNK, UINT64_MAX, &n), U);
+    assert_int_equal(n, CHUNK);
+    allocmap_forget_covered(m, 5, 10);                 /* chunk 0 all UNKNOWN */
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, 2 * CHUNK);
+    allocmap_learn_unallocated(m, 0, 2 * CHUNK);       /* whole chunks: no memory */
+    allocmap_forget_unallocated(m, CHUNK + 1, 1);      /* chunk 1 all UNKNOWN */
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), Z);
+    assert_int_equal(n, CHUNK);
+    assert_int_equal(allocmap_run(m, CHUNK, UINT64_MAX, &n), U);
+    assert_int_equal(n, CHUNK);
+    assert_int_equal(mem(m), base);
+
+    /* Room for one chunk's detail only. */
+    allocmap_set_detail_limit(m, 16 + 16384);
+    allocmap_mark_allocated(m, 3, 1);                  /* detailed */
+    allocmap_learn_allocated(m, CHUNK + 3, 1);         /* skipped */
+    assert_int_equal(allocmap_get(m, 2), Z);
+    assert_int_equal(allocmap_get(m, 3), A);
+    assert_int_equal(allocmap_get(m, CHUNK + 3), U);
+    allocmap_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_rejects),
+        cmocka_unit_test(test_mark_touches_partial_pages),
+        cmocka_unit_test(test_learn_unallocated_full_pages_only),
+        cmocka_unit_test(test_never_downgrade_allocated),
+        cmocka_unit_test(test_forget_covered),
+        cmocka_unit_test(test_partial_last_page),
+        cmocka_unit_test(test_clip_past_end),
+        cmocka_unit_test(test_runs_across_chunks),
+        cmocka_unit_test(test_uniform_collapse),
+        cmocka_unit_test(test_stats_counts),
+        cmocka_unit_test(test_untouched_64tib),
+        cmocka_unit_test(test_4gib_fully_detailed),
+        cmocka_unit_test(test_page_sizes),
+        cmocka_unit_test(test_no_memory_safe_side),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
