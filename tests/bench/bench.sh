@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# make bench: proxy vs direct throughput. A private tgtd on loopback serves a
+# 1 GiB LUN filled with random data (written once from /dev/urandom, so nothing
+# is sparse); iscsi-perf runs sequential 1 MiB reads and random 4 KiB reads, 32
+# requests in flight, directly against tgtd and through the proxy, alternating,
+# BENCH_REPS times each (median reported). The backing file sits in the page
+# cache, so this measures protocol and proxy overhead, not a disk.
+# Never fails on figures; fails only if a run itself fails.
+#   BENCH_SECONDS (5) per run, BENCH_REPS (3), PROXY_BIN "direct" = tgtd only
+set -euo pipefail
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 PROXY_BIN|direct" >&2
+  exit 2
+fi
+PROXY_BIN=$1
+# shellcheck source=tests/integration/lib.sh
+. "$(dirname "$0")/../integration/lib.sh"
+command -v iscsi-perf >/dev/null || isp_fail "iscsi-perf not found (libiscsi-bin)"
+
+SECS=${BENCH_SECONDS:-5}
+REPS=${BENCH_REPS:-3}
+SIZE_MB=1024
+
+isp_require_root
+isp_start_tgtd
+IMG=$ISP_WORK/bench.img
+echo "bench: writing a ${SIZE_MB} MiB LUN image from /dev/urandom ..."
+dd if=/dev/urandom of="$IMG" bs=1M count="$SIZE_MB" status=none
+isp_tgt_add_target 1 "$BACKEND_IQN" "$IMG"
+isp_start_proxy
+if ((ISP_DIRECT)); then PROXY_IQN=$BACKEND_IQN; else PROXY_IQN=$ISP_PROXY_IQN_DEFAULT; fi
+URL_DIRECT=iscsi://127.0.0.1:$TGT_PORT/$BACKEND_IQN/$ISP_LUN
+URL_PROXY=iscsi://127.0.0.1:$PROXY_PORT/$PROXY_IQN/$ISP_LUN
+
+bs=$(iscsi-readcapacity16 -i "$ISP_INITIATOR" "$URL_DIRECT" | sed -n 's/^LOGICAL BLOCK LENGTH IN BYTES://p')
+[[ "$bs" =~ ^[0-9]+$ ]] || isp_fail "cannot read the LUN's block size"
+
+# workload name, request size in bytes, extra iscsi-perf options
+WORKLOADS=("seq read 1 MiB qd32|1048576|" "rand read 4 KiB qd32|4096|-r")
+SIDES=(direct)
+((ISP_DIRECT)) || SIDES+=(proxy)
+errors=0
+declare -A IOPS=()
+
+perf_once() { # perf_once URL BYTES EXTRA: prints the average IOPS, or nothing
+  local url=$1 bytes=$2 extra=$3 out
+  # shellcheck disable=SC2086  # $extra is an option list
+  out=$(isp_timeout $((SECS + 60)) iscsi-perf -i "$ISP_INITIATOR" -t "$SECS" -m 32 \
+    -b $((bytes / bs)) $extra "$url" </dev/null 2>&1 | tr '\r' '\n') || {
+    printf '%s\n' "$out" | tail -n 5 >&2
+    return 1
+  }
+  sed -n 's/^iops average \([0-9]*\) .*/\1/p' <<<"$out" | tail -n 1
+}
+
+echo "bench: iscsi-perf ${SECS}s per run, $REPS runs per workload and side, block size $bs"
+for w in "${WORKLOADS[@]}"; do
+  IFS='|' read -r name bytes extra <<<"$w"
+  for ((r = 1; r <= REPS; r++)); do
+    for side in "${SIDES[@]}"; do
+      if [[ $side == direct ]]; then url=$URL_DIRECT; else url=$URL_PROXY; fi
+      if v=$(perf_once "$url" "$bytes" "$extra") && [[ "$v" =~ ^[0-9]+$ ]]; then
+        IOPS[$name|$side]+="$v "
+        printf '  %-22s %-6s run %d: %8d IOPS\n' "$name" "$side" "$r" "$v"
+      else
+        echo "  $name $side run $r: iscsi-perf FAILED" >&2
+        errors=$((errors + 1))
+      fi
+    done
+  done
+done
+isp_proxy_alive "during the benchmark"
+
+median() { tr ' ' '\n' <<<"$1" | grep -E '^[0-9]+$' | sort -n |
+  awk '{a[NR]=$1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo
+echo "bench: median of $REPS, ${SIZE_MB} MiB LUN on tgtd via 127.0.0.1 (MiB/s = IOPS x request size)"
+printf '%-22s %12s %12s %12s %12s %13s\n' workload "direct MiB/s" "direct IOPS" "proxy MiB/s" "proxy IOPS" "proxy/direct"
+for w in "${WORKLOADS[@]}"; do
+  IFS='|' read -r name bytes _ <<<"$w"
+  d=$(median "${IOPS[$name|direct]:-}")
+  p=""
+  ((ISP_DIRECT)) || p=$(median "${IOPS[$name|proxy]:-}")
+  awk -v n="$name" -v b="$bytes" -v d="$d" -v p="$p" 'BEGIN {
+    dm = (d == "") ? "-" : sprintf("%.1f", d * b / 1048576)
+    pm = (p == "") ? "-" : sprintf("%.1f", p * b / 1048576)
+    ratio = (d == "" || p == "" || d == 0) ? "-" : sprintf("%.2f", p / d)
+    printf "%-22s %12s %12s %12s %12s %13s\n", n, dm, (d == "" ? "-" : d), pm, (p == "" ? "-" : p), ratio
+  }'
+done
+if ((errors)); then
+  isp_fail "$errors iscsi-perf runs failed (the figures above are incomplete)"
+fi
