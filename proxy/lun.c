@@ -70,6 +70,7 @@ void lun_free_all(struct proxy *p)
                  (unsigned long long)l->n.query_descriptors,
                  (unsigned long long)l->n.query_errors, (unsigned long long)l->n.mutations,
                  (unsigned long long)l->n.invalidations);
+        lun_query_free_held(l);
         allocmap_free(l->map);
         mutlog_destroy(&l->log);
         free(l);
@@ -78,6 +79,12 @@ void lun_free_all(struct proxy *p)
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
 {
+    struct mutation everything;
+
+    /* For the race rule an invalidation is a whole-LUN mutation: answers to
+     * queries sent before it apply no negatives after it. */
+    mutlog_begin(&l->log, &everything, 0, MUTLOG_WHOLE_LUN);
+    mutlog_end(&l->log, &everything);
     l->n.invalidations++;
     if (reprobe && l->state != LUN_PASSTHROUGH) {
         allocmap_free(l->map);

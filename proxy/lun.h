@@ -115,6 +115,9 @@ static inline bool lun_zero_serving(const struct lun *l)
  * (the caller reads from the backend).
  */
 int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks);
+/* At exit: queries whose answers the test hook still holds (every session
+ * is gone, so nothing waits on them). */
+void lun_query_free_held(struct lun *l);
 /* A waiting task goes away (its connection closed). */
 void lun_query_forget(struct task *t);
 /* Apply GET LBA STATUS parameter data for a query sent at mutation sequence

@@ -7,6 +7,8 @@
  */
 #include <stdlib.h>
 
+#include <event2/event.h>
+
 #include "backend.h"
 #include "conn.h"
 #include "log.h"
@@ -15,6 +17,7 @@
 #include "scsi_cdb.h"
 #include "scsi_lba_status.h"
 #include "scsi_sense.h"
+#include "server.h"
 
 /* Exclusive mode asks for many descriptors at once: tgt computes every extent
  * to the end of the LUN for each query, so fewer, larger queries win. */
@@ -29,7 +32,29 @@ struct lba_query {
     uint64_t since;             /* mutation sequence number when sent */
     bool joinable;
     struct task_list waiters;   /* linked through task->query_link */
+    /* test-only fault hook: the answer is held back for a while */
+    struct event *hold_ev;
+    struct scsi_task *held;
 };
+
+/*
+ * ISP_TEST_HOLD_LBA_STATUS_MS=N (tests only): every GET LBA STATUS answer is
+ * applied N ms after it arrived, so writes can slip in between the backend
+ * executing the query and the proxy applying it -- the race window wide open.
+ */
+static unsigned hold_ms(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        const char *v = getenv("ISP_TEST_HOLD_LBA_STATUS_MS");
+        char *end;
+        unsigned long ms = v ? strtoul(v, &end, 10) : 0;
+        cached = v && *v && !*end && ms <= 60000 ? (int)ms : 0;
+        if (cached)
+            log_warn("test fault hook: GET LBA STATUS answers held back %d ms", cached);
+    }
+    return (unsigned)cached;
+}
 
 struct extent_sink {
     struct allocmap *map;
@@ -94,15 +119,47 @@ static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t
     }
 }
 
+static void query_answered(struct lba_query *q, int status, struct scsi_task *st);
+
+static void query_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct lba_query *q = arg;
+    struct scsi_task *st = q->held;
+
+    (void)fd;
+    (void)what;
+    event_free(q->hold_ev);
+    q->hold_ev = NULL;
+    q->held = NULL;
+    query_answered(q, SCSI_STATUS_GOOD, st);
+}
+
 static void query_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
 {
     struct lba_query *q = arg;
-    struct scsi_task *st = data;
+    unsigned ms = hold_ms();
+
+    (void)iscsi;
+    if (ms && status == SCSI_STATUS_GOOD) {
+        struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+        q->hold_ev = evtimer_new(q->lun->proxy->base, query_hold_cb, q);
+        if (q->hold_ev && evtimer_add(q->hold_ev, &tv) == 0) {
+            q->held = data;
+            return;
+        }
+        if (q->hold_ev)
+            event_free(q->hold_ev);
+        q->hold_ev = NULL;
+    }
+    query_answered(q, status, data);
+}
+
+static void query_answered(struct lba_query *q, int status, struct scsi_task *st)
+{
     struct lun *l = q->lun;
     struct lba_extent *ans = NULL;
     size_t n = 0;
 
-    (void)iscsi;
     TAILQ_REMOVE(&l->queries, q, link);
     if (status == SCSI_STATUS_GOOD && lun_zero_serving(l)) {
         size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
@@ -173,6 +230,20 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
     t->query = q;
     l->n.queries++;
     return 0;
+}
+
+void lun_query_free_held(struct lun *l)
+{
+    struct lba_query *q;
+
+    while ((q = TAILQ_FIRST(&l->queries)) != NULL) {
+        TAILQ_REMOVE(&l->queries, q, link);
+        if (q->hold_ev)
+            event_free(q->hold_ev);
+        if (q->held)
+            scsi_free_scsi_task(q->held);
+        free(q);
+    }
 }
 
 void lun_query_forget(struct task *t)
