@@ -12,7 +12,7 @@
 const char *const conf_pkey_names[PK_COUNT] = {
     "listen", "stats_listen", "log_level", "log", "session_memory_budget", "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
-    "nop_interval", "nop_timeout", "backend_timeout",
+    "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
 };
 
 const char *const conf_tkey_names[TK_COUNT] = {
@@ -197,6 +197,12 @@ void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
             c->log_syslog = strcmp(v, "syslog") == 0;
         else
             conf_fail_key(ps, key, "'%s' is not a log destination (stderr or syslog)", v);
+        return;
+    case PK_IMMEDIATE_DATA:
+        if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0)
+            c->immediate_data = strcmp(v, "yes") == 0;
+        else
+            conf_fail_key(ps, key, "'%s' is neither yes nor no", v);
         return;
     default:
         break;

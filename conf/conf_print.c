@@ -84,6 +84,7 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "nop_interval = %u\n", c->nop_interval);
     fprintf(f, "nop_timeout = %u\n", c->nop_timeout);
     fprintf(f, "backend_timeout = %u\n", c->backend_timeout);
+    fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }

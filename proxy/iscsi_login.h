@@ -47,6 +47,7 @@ struct iscsi_login_limits {
     uint32_t first_burst;           /* upper bound for FirstBurstLength */
     uint32_t max_outstanding_r2t;   /* upper bound for MaxOutstandingR2T */
     bool     allow_digests;         /* accept CRC32C for HeaderDigest/DataDigest */
+    uint32_t immediate_data;        /* our side of ImmediateData (AND): 1 Yes, 0 No */
 };
 
 /* The outcome of negotiation, in force from Full Feature Phase on. */

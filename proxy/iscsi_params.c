@@ -68,9 +68,10 @@ static const struct iscsi_key keys[] = {
     { .name = "InitialR2T", .kind = ISCSI_KIND_BOOL_OR, .use = ISCSI_USE_LO, .senders = I | T,
       .flags = IRR, .max = 1, .dflt = 1, .ours = 0, .ours_lim = NONE,
       .field = PAR(initial_r2t), .max_len = VAL },
-    /* 13.11 ImmediateData: Yes|No, default Yes, LO, AND.  Ours Yes. */
+    /* 13.11 ImmediateData: Yes|No, default Yes, LO, AND.  Ours from the
+     * limits (configuration key immediate_data). */
     { .name = "ImmediateData", .kind = ISCSI_KIND_BOOL_AND, .use = ISCSI_USE_LO,
-      .senders = I | T, .flags = IRR, .max = 1, .dflt = 1, .ours = 1, .ours_lim = NONE,
+      .senders = I | T, .flags = IRR, .max = 1, .dflt = 1, .ours_lim = LIM(immediate_data),
       .field = PAR(immediate_data), .max_len = VAL },
     /* 13.12 MaxRecvDataSegmentLength: 512..2**24-1, default 8192, ALL,
      * declarative both ways: the initiator's value bounds our Data-In. */

@@ -14,7 +14,7 @@
 
 static const struct iscsi_login_limits lim = {
     .max_recv_dsl = 65536, .max_burst = 262144, .first_burst = 65536,
-    .max_outstanding_r2t = 4, .allow_digests = true,
+    .max_outstanding_r2t = 4, .allow_digests = true, .immediate_data = 1,
 };
 
 struct fx {
@@ -267,6 +267,17 @@ static void test_digests_off(void **state)
     assert_false(f->n.p.data_digest);
 }
 
+/* ImmediateData is AND (13.11): with ours No, an initiator's Yes gives No. */
+static void test_immediate_data_refused(void **state)
+{
+    struct fx *f = *state;
+    struct iscsi_login_limits no_imm = lim;
+    no_imm.immediate_data = 0;
+    iscsi_neg_init(&f->n, &no_imm);
+    ANSWER(f, "ImmediateData=Yes", "ImmediateData=No;");
+    assert_false(f->n.p.immediate_data);
+}
+
 static void test_list_skips_unknown_values(void **state)
 {
     struct fx *f = *state;
@@ -503,6 +514,7 @@ int main(void)
         T(test_max_connections_is_one),
         T(test_digests_on),
         T(test_digests_off),
+        T(test_immediate_data_refused),
         T(test_list_skips_unknown_values),
         T(test_task_reporting),
         T(test_task_reporting_unsupported),
