@@ -37,6 +37,9 @@ BIN := build/iscsi-sparse-proxy
         install deps clean lint
 all: $(BIN)
 
+# Keep object files make would treat as intermediates (unit test objects).
+.SECONDARY:
+
 # ---- objects: build/<variant>/<path>.o --------------------------------------
 build/plain/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
