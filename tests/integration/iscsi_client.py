@@ -1,0 +1,192 @@
+"""A minimal iSCSI initiator for protocol-level tests of the proxy's frontend:
+what the real initiators here never do (CRC32C data digests, ignoring NOP-In
+pings, corrupt digests).  Facts from RFC 7143; test code only."""
+import socket
+import struct
+
+RESERVED = 0xFFFFFFFF
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_TABLE = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC32C as iSCSI digests use it (RFC 3385): init ~0, final xor ~0."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+def digest_bytes(data):
+    return struct.pack("<I", crc32c(data))      # least significant byte first
+
+
+def pad4(b):
+    return b + b"\0" * (-len(b) % 4)
+
+
+class Pdu:
+    def __init__(self, bhs, data):
+        self.bhs = bhs
+        self.data = data
+        self.opcode = bhs[0] & 0x3F
+        self.flags = bhs[1]
+        self.itt = struct.unpack(">I", bhs[16:20])[0]
+        self.field20 = struct.unpack(">I", bhs[20:24])[0]    # TTT in NOP-In / R2T
+        self.statsn = struct.unpack(">I", bhs[24:28])[0]
+
+    def keys(self):
+        return dict(kv.split("=", 1) for kv in self.data.decode().split("\0") if kv)
+
+
+class Session:
+    def __init__(self, host, port, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.header_digest = False
+        self.data_digest = False
+        self.cmdsn = 1
+        self.expstatsn = 0
+        self.itt = 0x100
+
+    # ---- wire ---------------------------------------------------------------
+    def send(self, bhs, data=b"", corrupt_data_digest=False):
+        out = bhs
+        if self.header_digest:
+            out += digest_bytes(bhs)
+        if data:
+            out += pad4(data)
+            if self.data_digest:
+                d = digest_bytes(pad4(data))
+                out += bytes([d[0] ^ 0xFF]) + d[1:] if corrupt_data_digest else d
+        self.sock.sendall(out)
+
+    def _recv_exact(self, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("connection closed by the target")
+            buf += chunk
+        return buf
+
+    def recv(self):
+        bhs = self._recv_exact(48)
+        ahs_len = bhs[4] * 4
+        dsl = int.from_bytes(bhs[5:8], "big")
+        rest = self._recv_exact(ahs_len)
+        if self.header_digest:
+            got = self._recv_exact(4)
+            if got != digest_bytes(bhs + rest):
+                raise ValueError("bad header digest from the target")
+        data = self._recv_exact(dsl + (-dsl % 4)) if dsl else b""
+        if dsl and self.data_digest:
+            got = self._recv_exact(4)
+            if got != digest_bytes(data):
+                raise ValueError("bad data digest from the target")
+        pdu = Pdu(bhs, data[:dsl])
+        if pdu.opcode in (0x21, 0x22, 0x23, 0x24, 0x26, 0x3F) or \
+                (pdu.opcode == 0x25 and pdu.flags & 0x01) or (pdu.opcode == 0x20 and pdu.itt != RESERVED):
+            self.expstatsn = pdu.statsn + 1
+        return pdu
+
+    def next_itt(self):
+        self.itt += 1
+        return self.itt
+
+    # ---- login ---------------------------------------------------------------
+    def login(self, initiator, target, extra=None):
+        keys = {"InitiatorName": initiator, "SessionType": "Normal", "TargetName": target,
+                "HeaderDigest": "None", "DataDigest": "None", "ErrorRecoveryLevel": "0",
+                "InitialR2T": "No", "ImmediateData": "Yes", "MaxRecvDataSegmentLength": "65536"}
+        keys.update(extra or {})
+        text = b"".join(f"{k}={v}".encode() + b"\0" for k, v in keys.items())
+        bhs = bytearray(48)
+        bhs[0] = 0x43                                  # Login Request, I bit
+        bhs[1] = 0x80 | (1 << 2) | 3                   # T, CSG operational, NSG full feature
+        bhs[5:8] = len(text).to_bytes(3, "big")
+        bhs[8:14] = b"\x80\x00\x00\x00\x00\x01"        # ISID
+        struct.pack_into(">I", bhs, 16, self.next_itt())
+        struct.pack_into(">I", bhs, 24, self.cmdsn)
+        struct.pack_into(">I", bhs, 28, self.expstatsn)
+        self.send(bytes(bhs), text)
+        rsp = self.recv()
+        if rsp.opcode != 0x23 or rsp.bhs[36] != 0:
+            raise RuntimeError(f"login failed: status {rsp.bhs[36]:02x}{rsp.bhs[37]:02x}")
+        got = rsp.keys()
+        self.header_digest = got.get("HeaderDigest") == "CRC32C"
+        self.data_digest = got.get("DataDigest") == "CRC32C"
+        return got
+
+    # ---- full feature phase -------------------------------------------------
+    def scsi_bhs(self, cdb, edtl, read, write, itt, final=True, lun=1, data_len=0):
+        bhs = bytearray(48)
+        bhs[0] = 0x01
+        bhs[1] = (0x80 if final else 0) | (0x40 if read else 0) | (0x20 if write else 0) | 1
+        bhs[5:8] = data_len.to_bytes(3, "big")
+        bhs[9] = lun
+        struct.pack_into(">IIII", bhs, 16, itt, edtl, self.cmdsn, self.expstatsn)
+        bhs[32:32 + len(cdb)] = cdb
+        self.cmdsn += 1
+        return bytes(bhs)
+
+    def data_out_bhs(self, itt, offset, data_len, datasn=0, final=True, ttt=RESERVED, lun=1):
+        bhs = bytearray(48)
+        bhs[0] = 0x05
+        bhs[1] = 0x80 if final else 0
+        bhs[5:8] = data_len.to_bytes(3, "big")
+        bhs[9] = lun
+        struct.pack_into(">II", bhs, 16, itt, ttt)
+        struct.pack_into(">I", bhs, 28, self.expstatsn)
+        struct.pack_into(">II", bhs, 36, datasn, offset)
+        return bytes(bhs)
+
+    def read_response(self, itt):
+        """Collect Data-In for itt until the status; returns (status, data)."""
+        data = b""
+        while True:
+            p = self.recv()
+            if p.itt != itt:
+                raise RuntimeError(f"unexpected PDU 0x{p.opcode:02x} for ITT {p.itt:#x}")
+            if p.opcode == 0x25:
+                data += p.data
+                if p.flags & 0x01:
+                    return p.bhs[3], data
+            elif p.opcode == 0x21:
+                return p.bhs[3], data
+            else:
+                raise RuntimeError(f"unexpected opcode 0x{p.opcode:02x}")
+
+    def read10(self, lba, blocks, block_size=512):
+        itt = self.next_itt()
+        cdb = struct.pack(">BBIBHB", 0x28, 0, lba, 0, blocks, 0)
+        self.send(self.scsi_bhs(cdb, blocks * block_size, True, False, itt))
+        return self.read_response(itt)
+
+    def write10(self, lba, data, block_size=512, corrupt_data_digest=False):
+        """WRITE(10) with its data as one unsolicited Data-Out (InitialR2T=No)."""
+        itt = self.next_itt()
+        cdb = struct.pack(">BBIBHB", 0x2A, 0, lba, 0, len(data) // block_size, 0)
+        self.send(self.scsi_bhs(cdb, len(data), False, True, itt, final=False))
+        self.send(self.data_out_bhs(itt, 0, len(data)), data, corrupt_data_digest)
+        return itt
+
+    def nop_out(self, itt, ttt=RESERVED, data=b"", immediate=True):
+        bhs = bytearray(48)
+        bhs[0] = 0x00 | (0x40 if immediate else 0)
+        bhs[1] = 0x80
+        bhs[5:8] = len(data).to_bytes(3, "big")
+        struct.pack_into(">IIII", bhs, 16, itt, ttt, self.cmdsn, self.expstatsn)
+        if not immediate:
+            self.cmdsn += 1
+        self.send(bytes(bhs), data)
