@@ -87,7 +87,7 @@ check: deps
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iproxy -Iscsi -Iconf $(PKG_CFLAGS) \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iproxy -Iscsi -Iconf -Itests/fuzz $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRCS) $(PKG_LIBS)
 fuzz: deps $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)

@@ -14,12 +14,7 @@
 #include "scsi_cdb.h"
 #include "scsi_sense.h"
 
-#define CHECK(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

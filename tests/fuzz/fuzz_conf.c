@@ -12,7 +12,7 @@
 
 #include "conf.h"
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

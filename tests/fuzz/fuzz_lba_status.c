@@ -16,12 +16,7 @@
 
 #include "scsi_lba_status.h"
 
-#define CHECK(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAX_RUNS 64
 

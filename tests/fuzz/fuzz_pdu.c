@@ -11,7 +11,7 @@
 
 #include "iscsi_pdu.h"
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

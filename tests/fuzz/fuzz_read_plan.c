@@ -24,12 +24,7 @@
 
 #include "read_plan.h"
 
-#define CHECK(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (line %d)\n", #cond, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
+#include "fuzz_check.h"
 
 #define CHUNK_PAGES 65536u
 #define MAX_PLAN_BLOCKS (1u << 18)
