@@ -79,12 +79,8 @@ void lun_free_all(struct proxy *p)
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
 {
-    struct mutation everything;
-
-    /* For the race rule an invalidation is a whole-LUN mutation: answers to
-     * queries sent before it apply no negatives after it. */
-    mutlog_begin(&l->log, &everything, 0, MUTLOG_WHOLE_LUN);
-    mutlog_end(&l->log, &everything);
+    /* Answers to queries sent before this apply no negatives after it. */
+    mutlog_invalidate(&l->log);
     l->n.invalidations++;
     if (reprobe && l->state != LUN_PASSTHROUGH) {
         allocmap_free(l->map);

@@ -44,7 +44,8 @@ struct mutlog {
     uint64_t forgotten_seq;             /* highest seq overwritten in the ring */
 };
 
-/* ring_cap entries of history (>= 1).  Returns 0 or -1 (no memory). */
+/* ring_cap entries of history (>= 1).  Returns 0, or -1 (no memory, or
+ * ring_cap 0). */
 int mutlog_init(struct mutlog *l, size_t ring_cap);
 void mutlog_destroy(struct mutlog *l);
 
@@ -65,10 +66,11 @@ void mutlog_invalidate(struct mutlog *l);
 /*
  * Filter one "unallocated" extent of an answer to a query sent at sequence
  * number `since`: emit() is called, in ascending order, for each part of
- * [lba, lba + blocks) touched by no mutation in flight and no mutation with
- * seq > since.  Returns false, emitting nothing, if the ring has forgotten a
- * mutation newer than `since` (the caller then drops every negative of that
- * answer).
+ * [lba, lba + blocks) touched by no mutation in flight and no mutation
+ * completed after the query was sent (ring seq > since); parts are maximal
+ * (never adjacent).  Returns false, emitting nothing, if the ring has
+ * forgotten a mutation newer than `since` (the caller then drops every
+ * negative of that answer).
  */
 bool mutlog_filter(const struct mutlog *l, uint64_t since, uint64_t lba, uint64_t blocks,
                    void (*emit)(void *arg, uint64_t lba, uint64_t blocks), void *arg);

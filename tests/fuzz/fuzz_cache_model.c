@@ -1,0 +1,583 @@
+/*
+ * Model-based libFuzzer target for the allocation cache as a whole: the map
+ * (allocmap.c), the race rule (mutlog.c) and the READ planner (read_plan.c),
+ * driven on a small simulated LUN by a fuzzer-chosen interleaving of events:
+ * mutations sent / executed by the backend (in any pieces) / completed,
+ * GET LBA STATUS queries sent / executed (snapshot) / answered, READs planned
+ * in `exclusive` and `verify` mode, invalidations.
+ *
+ * The backend is a byte per block (zero or not).  Checked after every event:
+ * the map equals a page-level shadow model of the allocmap.h contract (when
+ * the input caps the map's memory it may differ as its fallbacks allow);
+ * every UNALLOCATED page reads zeros and no mutation in flight touches it;
+ * every answer extent the race rule lets through avoids each block that a
+ * mutation in flight since the query was sent may have touched (and covers
+ * the rest unless the ring overflowed).  Every READ plan is compared segment
+ * by segment with the read_plan.h contract; its zero segments read zeros now
+ * and no mutation in flight touches them.
+ *
+ * Input: 5 bytes of geometry (6 with the memory cap), then events, one
+ * selector byte each.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "allocmap.h"
+#include "mutlog.h"
+#include "read_plan.h"
+
+#include "fuzz_check.h"
+
+#define MAX_BLOCKS 1024
+#define MAX_MUT 8
+#define MAX_QUERY 6
+#define MAX_EVENTS 2048
+#define MAX_SEGS (2 * MAX_BLOCKS + 2)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum mut_kind { MUT_WRITE, MUT_WRITE_SAME_ZERO, MUT_WRITE_SAME_UNMAP, MUT_UNMAP, MUT_UNKNOWN,
+                N_MUT_KINDS };
+
+struct mut {
+    bool busy;
+    enum mut_kind kind;
+    uint64_t lba, blocks;               /* blocks 0 .. lun; MUT_UNKNOWN: whole LUN */
+    struct mutation node;
+};
+
+struct query {
+    enum { Q_FREE, Q_SENT, Q_EXECUTED } state;
+    uint64_t since, lba, limit;         /* asks [lba, lun); answers up to limit */
+    unsigned completions;               /* mutations completed since it was sent */
+    bool invalidated;                   /* mutlog_invalidate since it was sent */
+    bool for_read;                      /* the answer of a verify-mode READ */
+    uint64_t read_lba;
+    uint32_t read_blocks;
+    uint8_t snap[MAX_BLOCKS];           /* the backend when the query ran */
+    uint8_t dirty[MAX_BLOCKS];          /* touched by a mutation in flight since sent */
+};
+
+struct input {
+    const uint8_t *p;
+    size_t n;
+};
+
+static struct sim {
+    struct input in;
+    uint64_t lun;
+    uint32_t pb, max_xfer;
+    uint64_t pages;
+    size_t ring_cap;
+    bool limited;                       /* map detail memory capped: fallbacks */
+    uint64_t checks;                    /* check_map calls so far */
+    struct allocmap *map;
+    struct mutlog log;
+    uint8_t backend[MAX_BLOCKS];
+    uint8_t inflight[MAX_BLOCKS];       /* mutations in flight touching a block */
+    enum page_state shadow[MAX_BLOCKS];
+    struct mut mut[MAX_MUT];
+    struct query q[MAX_QUERY];
+    struct lba_extent ans[MAX_BLOCKS];  /* filtered negatives of the answer at hand */
+    size_t n_ans;
+    uint8_t in_ans[MAX_BLOCKS];         /* the blocks of the READ's answer */
+    struct query *cur;                  /* the query whose answer is being filtered */
+    uint64_t desc_end, emitted_to;
+    struct read_seg segs[MAX_SEGS], want[MAX_SEGS];
+} S;
+
+static uint8_t in_u8(void)
+{
+    if (S.in.n == 0)
+        return 0;
+    S.in.n--;
+    return *S.in.p++;
+}
+
+/* A number in [lo, hi]. */
+static uint64_t in_range(uint64_t lo, uint64_t hi)
+{
+    uint32_t v = (uint32_t)in_u8() << 8 | in_u8();
+
+    return lo + v % (hi - lo + 1);
+}
+
+/* ---- the shadow map: allocmap.h's contract, page by page ------------------ */
+
+static uint64_t page_end(uint64_t p)
+{
+    uint64_t e = (p + 1) * S.pb;
+
+    return e < S.lun ? e : S.lun;
+}
+
+static bool page_touched(uint64_t p, uint64_t lba, uint64_t end)
+{
+    return lba < end && p * S.pb < end && lba < page_end(p);
+}
+
+static bool page_covered(uint64_t p, uint64_t lba, uint64_t end)
+{
+    return lba <= p * S.pb && page_end(p) <= end;
+}
+
+static uint64_t clip_end(uint64_t lba, uint64_t blocks)
+{
+    if (blocks == MUTLOG_WHOLE_LUN)
+        return S.lun;
+    return lba + blocks < S.lun ? lba + blocks : S.lun;
+}
+
+static void shadow_mark_allocated(uint64_t lba, uint64_t blocks)
+{
+    uint64_t end = clip_end(lba, blocks);
+
+    allocmap_mark_allocated(S.map, lba, blocks);
+    for (uint64_t p = lba / S.pb; p * S.pb < end; p++)
+        if (page_touched(p, lba, end))
+            S.shadow[p] = PAGE_ALLOCATED;
+}
+
+static void shadow_forget_covered(uint64_t lba, uint64_t blocks)
+{
+    uint64_t end = clip_end(lba, blocks);
+
+    allocmap_forget_covered(S.map, lba, blocks);
+    for (uint64_t p = lba / S.pb; p * S.pb < end; p++)
+        if (lba < end && page_covered(p, lba, end))
+            S.shadow[p] = PAGE_UNKNOWN;
+}
+
+static void shadow_learn(bool unallocated, uint64_t lba, uint64_t blocks)
+{
+    uint64_t end = clip_end(lba, blocks);
+
+    if (unallocated)
+        allocmap_learn_unallocated(S.map, lba, blocks);
+    else
+        allocmap_learn_allocated(S.map, lba, blocks);
+    for (uint64_t p = lba / S.pb; p * S.pb < end; p++) {
+        if (S.shadow[p] != PAGE_UNKNOWN || lba >= end)
+            continue;
+        if (unallocated && page_covered(p, lba, end))
+            S.shadow[p] = PAGE_UNALLOCATED;
+        else if (!unallocated && page_touched(p, lba, end))
+            S.shadow[p] = PAGE_ALLOCATED;
+    }
+}
+
+static void shadow_forget_unallocated(uint64_t lba, uint64_t blocks)
+{
+    uint64_t end = clip_end(lba, blocks);
+
+    allocmap_forget_unallocated(S.map, lba, blocks);
+    for (uint64_t p = lba / S.pb; p * S.pb < end; p++)
+        if (S.shadow[p] == PAGE_UNALLOCATED && page_touched(p, lba, end))
+            S.shadow[p] = PAGE_UNKNOWN;
+}
+
+static void shadow_invalidate(void)
+{
+    allocmap_invalidate(S.map);
+    for (uint64_t p = 0; p < S.pages; p++)
+        S.shadow[p] = PAGE_UNKNOWN;
+}
+
+static bool inflight_touches(uint64_t b)
+{
+    return S.inflight[b] > 0;
+}
+
+/* The map against the shadow (unless memory is capped: then the map falls to
+ * its safe side and only the invariant holds), and the invariant itself. */
+static void check_map(void)
+{
+    struct allocmap_stats st;
+    uint64_t count[3] = { 0, 0, 0 }, p0, run, max;
+    enum page_state st0;
+
+    for (uint64_t p = 0; p < S.pages; p += run) {      /* walk the map by runs */
+        enum page_state r = allocmap_run(S.map, p, S.pages - p, &run);
+
+        CHECK(run >= 1 && p + run <= S.pages);
+        CHECK(p + run == S.pages || allocmap_get(S.map, p + run) != r);
+        count[r] += run;
+        for (uint64_t k = p; k < p + run; k++)
+            CHECK(S.limited || r == S.shadow[k]);
+        if (r != PAGE_UNALLOCATED)
+            continue;
+        for (uint64_t b = p * S.pb; b < page_end(p + run - 1); b++)
+            CHECK(S.backend[b] == 0 && !inflight_touches(b));
+    }
+    allocmap_stats(S.map, &st);
+    for (int k = 0; k < 3; k++)
+        CHECK(st.pages[k] == count[k]);
+
+    S.checks++;                         /* allocmap_run from a varying page */
+    p0 = S.checks * 7919 % S.pages;
+    max = S.checks * 31 % S.pages + 1;
+    st0 = allocmap_get(S.map, p0);
+    CHECK(allocmap_run(S.map, p0, max, &run) == st0);
+    CHECK(run >= 1 && run <= max && p0 + run <= S.pages);
+    for (uint64_t p = p0; p < p0 + run; p++)
+        CHECK(allocmap_get(S.map, p) == st0);
+    CHECK(run == max || p0 + run == S.pages || allocmap_get(S.map, p0 + run) != st0);
+}
+
+/* ---- mutations ------------------------------------------------------------- */
+
+static struct mut *pick_mut(bool busy)
+{
+    size_t i = in_u8() % MAX_MUT;
+
+    for (size_t k = 0; k < MAX_MUT; k++, i = (i + 1) % MAX_MUT)
+        if (S.mut[i].busy == busy)
+            return &S.mut[i];
+    return NULL;
+}
+
+static void mut_send(void)
+{
+    struct mut *m = pick_mut(false);
+
+    if (m == NULL)
+        return;
+    m->kind = (enum mut_kind)(in_u8() % N_MUT_KINDS);
+    m->lba = in_range(0, S.lun - 1);
+    m->blocks = in_range(0, S.lun - m->lba);
+    if (m->kind == MUT_UNKNOWN) {
+        m->lba = 0;
+        m->blocks = MUTLOG_WHOLE_LUN;
+    }
+    m->busy = true;
+    for (uint64_t b = m->lba; b < clip_end(m->lba, m->blocks); b++) {
+        S.inflight[b]++;
+        for (size_t i = 0; i < MAX_QUERY; i++)
+            if (S.q[i].state != Q_FREE)
+                S.q[i].dirty[b] = 1;
+    }
+    /* The proxy: log it, mark it, then send it. */
+    mutlog_begin(&S.log, &m->node, m->lba, m->blocks);
+    if (m->kind == MUT_UNKNOWN)
+        shadow_invalidate();
+    else
+        shadow_mark_allocated(m->lba, m->blocks);
+}
+
+/* The backend executes a piece of a mutation (several pieces in any order;
+ * none at all if the command fails). */
+static void mut_execute(void)
+{
+    struct mut *m = pick_mut(true);
+    uint64_t end, a, b;
+    uint8_t v = in_u8();
+
+    if (m == NULL)
+        return;
+    end = clip_end(m->lba, m->blocks);
+    if (m->lba >= end)
+        return;
+    a = in_range(m->lba, end - 1);
+    b = in_range(a + 1, end);
+    switch (m->kind) {
+    case MUT_WRITE:             /* data of either kind */
+    case MUT_UNKNOWN:           /* anything at all */
+        v &= 1;
+        break;
+    case MUT_WRITE_SAME_ZERO:
+    case MUT_WRITE_SAME_UNMAP:
+        v = 0;
+        break;
+    case MUT_UNMAP:             /* advice: the backend may keep the data */
+        if (v & 1)
+            return;
+        v = 0;
+        break;
+    case N_MUT_KINDS:
+        abort();
+    }
+    memset(S.backend + a, v, b - a);
+}
+
+static void mut_complete(void)
+{
+    struct mut *m = pick_mut(true);
+
+    if (m == NULL)
+        return;
+    mutlog_end(&S.log, &m->node);
+    if (m->kind == MUT_UNMAP || m->kind == MUT_WRITE_SAME_UNMAP)
+        shadow_forget_covered(m->lba, m->blocks);
+    m->busy = false;
+    for (uint64_t b = m->lba; b < clip_end(m->lba, m->blocks); b++)
+        S.inflight[b]--;
+    for (size_t i = 0; i < MAX_QUERY; i++)
+        if (S.q[i].state != Q_FREE)
+            S.q[i].completions++;
+}
+
+/* ---- queries --------------------------------------------------------------- */
+
+static struct query *query_send(uint64_t lba)
+{
+    struct query *q = NULL;
+
+    for (size_t i = 0; i < MAX_QUERY && q == NULL; i++)
+        if (S.q[i].state == Q_FREE)
+            q = &S.q[i];
+    if (q == NULL)
+        return NULL;
+    q->state = Q_SENT;
+    q->since = mutlog_now(&S.log);
+    q->lba = lba;
+    q->limit = in_range(lba + 1, S.lun);
+    q->completions = 0;
+    q->invalidated = false;
+    q->for_read = false;
+    for (uint64_t b = 0; b < S.lun; b++)
+        q->dirty[b] = (uint8_t)inflight_touches(b);
+    return q;
+}
+
+static struct query *pick_query(int state)
+{
+    size_t i = in_u8() % MAX_QUERY;
+
+    for (size_t k = 0; k < MAX_QUERY; k++, i = (i + 1) % MAX_QUERY)
+        if ((int)S.q[i].state == state)
+            return &S.q[i];
+    return NULL;
+}
+
+static void query_execute(void)
+{
+    struct query *q = pick_query(Q_SENT);
+
+    if (q == NULL)
+        return;
+    memcpy(q->snap, S.backend, S.lun);
+    q->state = Q_EXECUTED;
+}
+
+/* mutlog_filter's emit: checked against the query's dirty blocks, merged
+ * into the answer's list of negatives. */
+static void on_emit(void *arg, uint64_t lba, uint64_t blocks)
+{
+    struct lba_extent *last = S.n_ans > 0 ? &S.ans[S.n_ans - 1] : NULL;
+
+    (void)arg;
+    CHECK(blocks > 0 && lba >= S.emitted_to && lba + blocks <= S.desc_end);
+    for (uint64_t b = S.emitted_to; b < lba; b++)
+        CHECK(S.cur->dirty[b]);         /* left out: a mutation may touch it */
+    for (uint64_t b = lba; b < lba + blocks; b++)
+        CHECK(!S.cur->dirty[b]);
+    S.emitted_to = lba + blocks;
+    if (last != NULL && last->lba + last->blocks == lba) {
+        last->blocks += blocks;
+    } else {
+        CHECK(S.n_ans < MAX_BLOCKS);
+        S.ans[S.n_ans].lba = lba;
+        S.ans[S.n_ans].blocks = blocks;
+        S.n_ans++;
+    }
+}
+
+static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
+                      const struct lba_extent *ans, size_t n_ans, uint64_t *query_lba);
+
+/* The answer arrives: descriptors from the snapshot, zero runs reported as
+ * deallocated or mapped as the fuzzer likes, in pieces, up to the limit. */
+static void query_answer(void)
+{
+    struct query *q = pick_query(Q_EXECUTED);
+    bool dropped = false, expect_drop;
+    uint64_t b, run_end, len;
+    uint8_t d;
+
+    if (q == NULL)
+        return;
+    S.cur = q;
+    S.n_ans = 0;
+    expect_drop = q->completions > S.ring_cap || q->invalidated;
+    for (b = q->lba; b < q->limit; b += len) {
+        for (run_end = b; run_end < q->limit && q->snap[run_end] == q->snap[b]; run_end++)
+            ;
+        d = in_u8();
+        len = (d >> 1) == 0 || (d >> 1) > run_end - b ? run_end - b : d >> 1;
+        if (q->snap[b] != 0 || (d & 1) != 0) {
+            shadow_learn(false, b, len);
+            continue;
+        }
+        if (dropped)
+            continue;
+        S.emitted_to = b;
+        S.desc_end = b + len;
+        if (!mutlog_filter(&S.log, q->since, b, len, on_emit, NULL)) {
+            CHECK(S.emitted_to == b && expect_drop);
+            dropped = true;
+            continue;
+        }
+        CHECK(!expect_drop);
+        for (uint64_t k = S.emitted_to; k < S.desc_end; k++)
+            CHECK(q->dirty[k]);
+    }
+    for (size_t i = 0; i < S.n_ans; i++)
+        shadow_learn(true, S.ans[i].lba, S.ans[i].blocks);
+    check_map();
+    if (q->for_read)
+        plan_read(q->read_lba, q->read_blocks, false, false, S.ans, S.n_ans, NULL);
+    q->state = Q_FREE;
+}
+
+/* ---- READs ----------------------------------------------------------------- */
+
+/* Plans a READ and checks the plan against the contract and the backend.
+ * Returns true if the READ needs a query, from *query_lba. */
+static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
+                      const struct lba_extent *ans, size_t n_ans, uint64_t *query_lba)
+{
+    struct read_plan_in rin = {
+        .map = S.map, .trust_unallocated = trust, .may_query = may_query,
+        .answer = ans, .n_answer = n_ans, .lba = lba, .blocks = blocks,
+        .max_xfer_blocks = S.max_xfer,
+    };
+    size_t n_want = 0, cap = in_u8() & 1 ? MAX_SEGS : in_range(0, 4);
+    uint64_t unknown = UINT64_MAX;
+    struct read_plan plan;
+    bool any_zero = false;
+    int rc;
+
+    memset(S.in_ans, 0, S.lun);
+    for (size_t i = 0; i < n_ans; i++)
+        memset(S.in_ans + ans[i].lba, 1, ans[i].blocks);
+    for (uint64_t b = lba; b < lba + blocks; b++) {
+        enum page_state st = allocmap_get(S.map, b / S.pb);
+        bool zero = st != PAGE_ALLOCATED &&
+                    ((trust && st == PAGE_UNALLOCATED) || S.in_ans[b]);
+        enum read_seg_kind kind = zero ? SEG_ZERO : SEG_BACKEND;
+        struct read_seg *w = n_want > 0 ? &S.want[n_want - 1] : NULL;
+
+        if (st != PAGE_ALLOCATED && !zero && unknown == UINT64_MAX)
+            unknown = b;
+        if (w != NULL && w->kind == kind && (kind == SEG_ZERO || w->blocks < S.max_xfer)) {
+            w->blocks++;
+        } else {
+            S.want[n_want].kind = kind;
+            S.want[n_want].lba = b;
+            S.want[n_want].blocks = 1;
+            n_want++;
+        }
+    }
+
+    rc = read_plan_make(&rin, S.segs, cap, &plan);
+    if (may_query && unknown != UINT64_MAX) {
+        CHECK(rc == 0 && plan.needs_query && plan.n_segs == 0 && plan.query_lba == unknown);
+        *query_lba = unknown;
+        return true;
+    }
+    if (n_want > cap) {
+        CHECK(rc == -1);
+        return false;
+    }
+    CHECK(rc == 0 && !plan.needs_query && plan.n_segs == n_want);
+    for (size_t i = 0; i < n_want; i++) {
+        const struct read_seg *s = &S.segs[i];
+
+        CHECK(s->kind == S.want[i].kind && s->lba == S.want[i].lba &&
+              s->blocks == S.want[i].blocks);
+        if (s->kind == SEG_BACKEND)
+            continue;
+        any_zero = true;
+        for (uint64_t b = s->lba; b < s->lba + s->blocks; b++)
+            CHECK(S.backend[b] == 0 && !inflight_touches(b));
+    }
+    CHECK(!(any_zero && plan.all_backend));
+    return false;
+}
+
+static void read_event(bool verify)
+{
+    uint64_t lba = in_range(0, S.lun - 1);
+    uint32_t blocks = (uint32_t)in_range(1, S.lun - lba);
+    uint64_t qlba;
+    struct query *q;
+
+    if (verify) {
+        /* verify: only ALLOCATED is trusted; ask, and plan with the answer */
+        if (!plan_read(lba, blocks, false, true, NULL, 0, &qlba) ||
+            (q = query_send(qlba)) == NULL)
+            return;
+        q->for_read = true;
+        q->read_lba = lba;
+        q->read_blocks = blocks;
+        return;
+    }
+    /* exclusive: UNALLOCATED is trusted; unknown pages are asked about, and
+     * the READ may also go out without waiting */
+    if (plan_read(lba, blocks, true, in_u8() & 1, NULL, 0, &qlba)) {
+        query_send(qlba);
+        plan_read(lba, blocks, true, false, NULL, 0, NULL);
+    }
+}
+
+/* ---- the driver ------------------------------------------------------------ */
+
+static void invalidate_event(void)
+{
+    uint8_t how = in_u8() % 3;
+    uint64_t lba, blocks;
+
+    if (how == 0) {
+        lba = in_range(0, S.lun - 1);
+        blocks = in_range(0, S.lun);
+        shadow_forget_unallocated(lba, blocks);
+        return;
+    }
+    shadow_invalidate();
+    if (how == 2) {
+        mutlog_invalidate(&S.log);
+        for (size_t i = 0; i < MAX_QUERY; i++)
+            S.q[i].invalidated = true;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    memset(&S, 0, sizeof(S));
+    S.in.p = data;
+    S.in.n = size;
+    S.lun = in_range(64, MAX_BLOCKS);
+    S.pb = 1u << (in_u8() % 5);
+    S.max_xfer = (uint32_t)(in_u8() % 64) + 1;
+    S.ring_cap = in_u8();
+    S.limited = S.ring_cap & 0x80;
+    /* 1..16, or around the filter's batch of 64 ranges */
+    S.ring_cap = (S.ring_cap & 0x40 ? 56 : 0) + S.ring_cap % 16 + 1;
+    S.pages = (S.lun + S.pb - 1) / S.pb;
+    S.map = allocmap_new(S.lun, S.pb);
+    CHECK(S.map != NULL && allocmap_lun_blocks(S.map) == S.lun &&
+          allocmap_page_blocks(S.map) == S.pb && allocmap_pages(S.map) == S.pages);
+    if (S.limited)
+        allocmap_set_detail_limit(S.map, (size_t)in_u8() * 2);
+    CHECK(mutlog_init(&S.log, S.ring_cap) == 0);
+
+    for (int ev = 0; ev < MAX_EVENTS && S.in.n > 0; ev++) {
+        switch (in_u8() % 12) {
+        case 0: case 1: mut_send(); break;
+        case 2: case 3: mut_execute(); break;
+        case 4: mut_complete(); break;
+        case 5: query_send(in_range(0, S.lun - 1)); break;
+        case 6: query_execute(); break;
+        case 7: case 8: query_answer(); break;
+        case 9: read_event(false); break;
+        case 10: read_event(true); break;
+        default: invalidate_event(); break;
+        }
+        check_map();
+    }
+    allocmap_free(S.map);
+    mutlog_destroy(&S.log);
+    return 0;
+}
