@@ -88,7 +88,10 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe)
         l->state = LUN_UNPROBED;
         l->why = "facts changed, probing again";
     } else if (l->map) {
-        allocmap_invalidate(l->map);
+        /* Only negatives can be wrong: ALLOCATED means "may hold data", and
+         * keeping it also covers a write whose outcome is unknown (its
+         * session died) landing at the backend later. */
+        allocmap_forget_unallocated(l->map, 0, l->n_blocks);
     }
     log_info("target %s LUN %u: allocation cache invalidated (%s)", l->target->name,
              l->number, why);
