@@ -273,6 +273,7 @@ isp_check_fs_files() {
 
 # ---- proxy -------------------------------------------------------------------------------
 # isp_write_proxy_conf FILE PORT [STATS] FRONT_IQN BACK_IQN [FRONT BACK]...
+# ISP_PROXY_KEYS: more "key = value" lines for the [proxy] section (newline-separated).
 isp_write_proxy_conf() {
   local f=$1 port=$2 stats=$3
   shift 3
@@ -282,6 +283,7 @@ isp_write_proxy_conf() {
     echo "listen = 127.0.0.1:$port"
     echo "stats_listen = $stats"
     echo "log_level = ${ISP_LOG_LEVEL:-info}"
+    [[ -z "${ISP_PROXY_KEYS:-}" ]] || echo "$ISP_PROXY_KEYS"
     while (($# >= 2)); do
       echo
       echo "[target $1]"
