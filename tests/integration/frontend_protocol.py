@@ -1,8 +1,13 @@
 """Frontend protocol checks no stock initiator here makes (run by
 test_frontend_protocol.sh): CRC32C header and data digests both ways, NOP-Out
-ping echo, NOP-In keepalive (answered, then ignored), corrupt digests.
-Usage: frontend_protocol.py HOST PORT TARGET INITIATOR NOP_INTERVAL NOP_TIMEOUT"""
+ping echo, NOP-In keepalive (answered, then ignored), corrupt digests, CDBs
+libiscsi cannot carry to the backend.
+Usage: frontend_protocol.py HOST PORT TARGET INITIATOR NOP_INTERVAL NOP_TIMEOUT
+       frontend_protocol.py HOST PORT TARGET INITIATOR backend-loss
+  (the second form logs in, prints "logged in", and expects the proxy to close
+  the connection within 20 s: the caller ends its backend session meanwhile)"""
 import os
+import struct
 import sys
 import time
 
@@ -10,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from iscsi_client import RESERVED, Session  # noqa: E402
 
 host, port, target, initiator = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-nop_interval, nop_timeout = int(sys.argv[5]), int(sys.argv[6])
+backend_loss = sys.argv[5] == "backend-loss"
+nop_interval, nop_timeout = (1, 1) if backend_loss else (int(sys.argv[5]), int(sys.argv[6]))
 DIGESTS = {"HeaderDigest": "CRC32C", "DataDigest": "CRC32C"}
 
 
@@ -33,12 +39,47 @@ def session(extra=None):
 
 
 def expect_closed(s, what):
-    try:
-        p = s.recv()
-    except ConnectionError:
-        return
-    fail(f"{what}: got opcode 0x{p.opcode:02x} instead of the connection closing")
+    """The target closes the connection; keepalive pings meanwhile are answered."""
+    while True:
+        try:
+            p = s.recv()
+        except ConnectionError:
+            return
+        if p.opcode == 0x20 and p.itt == RESERVED:
+            s.nop_out(RESERVED, ttt=p.field20)
+            continue
+        fail(f"{what}: got opcode 0x{p.opcode:02x} instead of the connection closing")
 
+
+def expect_invalid_opcode(s, what, itt):
+    status, _ = s.read_response(itt)
+    p = s.last_response
+    if status != 0x02 or len(p.data) < 2 + 14 or (p.data[4] & 0x0F) != 0x05 or p.data[14] != 0x20:
+        fail(f"{what}: status {status:#x}, sense {p.data.hex()}: not ILLEGAL REQUEST, "
+             "INVALID COMMAND OPERATION CODE")
+
+
+if backend_loss:
+    s, _ = session()
+    print("logged in", flush=True)
+    s.sock.settimeout(20)
+    expect_closed(s, "after its backend session ended")
+    print("ok: backend session loss closed the initiator's connection")
+    sys.exit(0)
+
+# 0. CDBs libiscsi cannot carry: longer than 16 bytes (Extended CDB AHS) and
+# bidirectional commands get CHECK CONDITION, never a silent drop.
+s, _ = session()
+itt = s.next_itt()
+bhs = bytearray(s.scsi_bhs(bytes([0x7F] + [0] * 15), 0, False, False, itt))
+bhs[4] = 2                                     # TotalAHSLength: one 8-byte AHS
+ahs = bytes([0x00, 0x05, 0x01, 0x00]) + bytes(4)  # AHSLength 5, Extended CDB, 4 more bytes
+s.sock.sendall(bytes(bhs) + ahs)
+expect_invalid_opcode(s, "a 20-byte CDB", itt)
+itt = s.next_itt()
+s.send(s.scsi_bhs(struct.pack(">BBIBHB", 0x28, 0, 0, 0, 1, 0), 512, True, True, itt))
+expect_invalid_opcode(s, "a bidirectional command", itt)
+print("ok: extended and bidirectional CDBs answered INVALID COMMAND OPERATION CODE")
 
 # 1. Digests negotiated, data both ways under CRC32C.
 s, keys = session(DIGESTS)

@@ -58,6 +58,7 @@ class Session:
         self.cmdsn = 1
         self.expstatsn = 0
         self.itt = 0x100
+        self.last_response = None      # the SCSI Response read_response() ended with
 
     # ---- wire ---------------------------------------------------------------
     def send(self, bhs, data=b"", corrupt_data_digest=False):
@@ -163,6 +164,7 @@ class Session:
                 if p.flags & 0x01:
                     return p.bhs[3], data
             elif p.opcode == 0x21:
+                self.last_response = p
                 return p.bhs[3], data
             else:
                 raise RuntimeError(f"unexpected opcode 0x{p.opcode:02x}")

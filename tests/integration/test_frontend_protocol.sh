@@ -3,7 +3,9 @@
 # a minimal initiator written for this test): CRC32C header and data digests both
 # ways, NOP-Out ping echo, NOP-In keepalive (answered pings keep the connection, an
 # ignored one ends it within nop_interval + nop_timeout), corrupt data digest ->
-# Reject 0x02 and close, corrupt header digest -> close. Then libiscsi's task
+# Reject 0x02 and close, corrupt header digest -> close, CDBs over 16 bytes and
+# bidirectional commands -> CHECK CONDITION; the initiator's connection closes
+# when its backend session ends (tgtadm closes it on tgtd). Then libiscsi's task
 # management suite (ALL.iSCSITMF: ABORT TASK, LUN RESET) through a proxy with
 # immediate_data = yes, which that suite assumes (it counts libiscsi's queued PDUs).
 # Fails if any check fails, or if the proxy dies or reports a sanitizer error.
@@ -20,6 +22,27 @@ isp_timeout 120 python3 "$(dirname "$0")/frontend_protocol.py" 127.0.0.1 "$PROXY
   "$PROXY_IQN" "$ISP_INITIATOR" "$NOP_INTERVAL" "$NOP_TIMEOUT" ||
   isp_fail "frontend protocol checks failed (see above)"
 isp_proxy_alive "after the frontend protocol checks"
+
+# Backend session loss: end the backend connection of one initiator on tgtd.
+LOSS_INI=iqn.2026-11.org.example:backend-loss
+python3 "$(dirname "$0")/frontend_protocol.py" 127.0.0.1 "$PROXY_PORT" "$PROXY_IQN" \
+  "$LOSS_INI" backend-loss >"$ISP_WORK/loss.out" 2>&1 &
+LOSS_PID=$!
+for ((i = 0; i < 100; i++)); do
+  grep -qs "logged in" "$ISP_WORK/loss.out" && break
+  isp_alive "$LOSS_PID" || break
+  sleep 0.1
+done
+grep -q "logged in" "$ISP_WORK/loss.out" || { cat "$ISP_WORK/loss.out" >&2; isp_fail "backend-loss client did not log in"; }
+sid=$(isp_tgtadm --op show --mode target |
+  awk -v ini="$LOSS_INI" '/I_T nexus:/ { s = $3 } $1 == "Initiator:" && $2 == ini { id = s } END { print id }')
+[[ -n "$sid" ]] || isp_fail "no backend session of $LOSS_INI on tgtd"
+isp_tgtadm --op delete --mode conn --tid 1 --sid "$sid" --cid 0 || isp_fail "tgtadm cannot close sid $sid"
+rc=0
+wait "$LOSS_PID" || rc=$?
+cat "$ISP_WORK/loss.out" >&2
+((rc == 0)) || isp_fail "the initiator's connection did not close after its backend session ended"
+isp_proxy_alive "after a backend session loss"
 
 ISP_PROXY_KEYS="immediate_data = yes" isp_start_proxy
 out=$(isp_timeout 120 iscsi-test-cu --dataloss -i "$ISP_INITIATOR" -t ALL.iSCSITMF \
