@@ -13,6 +13,7 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "listen", "stats_listen", "log_level", "log", "session_memory_budget", "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
+    "initial_r2t",
 };
 
 const char *const conf_tkey_names[TK_COUNT] = {
@@ -199,10 +200,13 @@ void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
             conf_fail_key(ps, key, "'%s' is not a log destination (stderr or syslog)", v);
         return;
     case PK_IMMEDIATE_DATA:
-        if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0)
+    case PK_INITIAL_R2T:
+        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
+            conf_fail_key(ps, key, "'%s' is neither yes nor no", v);
+        else if (k == PK_IMMEDIATE_DATA)
             c->immediate_data = strcmp(v, "yes") == 0;
         else
-            conf_fail_key(ps, key, "'%s' is neither yes nor no", v);
+            c->initial_r2t = strcmp(v, "yes") == 0;
         return;
     default:
         break;
@@ -307,6 +311,7 @@ void conf_set_defaults(struct conf *c)
     c->max_burst_length = 1048576;
     c->first_burst_length = 262144;
     c->nop_interval = 30;
+    c->initial_r2t = true;
     c->nop_timeout = 30;
     c->backend_timeout = 30;
 }

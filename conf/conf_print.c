@@ -85,6 +85,7 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "nop_timeout = %u\n", c->nop_timeout);
     fprintf(f, "backend_timeout = %u\n", c->backend_timeout);
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
+    fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }

@@ -166,6 +166,7 @@ enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
             .max_outstanding_r2t = 1,
             .allow_digests = true,
             .immediate_data = cf->immediate_data,
+            .initial_r2t = cf->initial_r2t,
         };
         c->tsih = proxy_alloc_tsih(c->proxy);
         c->login = iscsi_login_new(&lim, c->tsih, target_known, c->proxy);

@@ -48,6 +48,7 @@ struct iscsi_login_limits {
     uint32_t max_outstanding_r2t;   /* upper bound for MaxOutstandingR2T */
     bool     allow_digests;         /* accept CRC32C for HeaderDigest/DataDigest */
     uint32_t immediate_data;        /* our side of ImmediateData (AND): 1 Yes, 0 No */
+    uint32_t initial_r2t;           /* our side of InitialR2T (OR): 1 Yes, 0 No */
 };
 
 /* The outcome of negotiation, in force from Full Feature Phase on. */

@@ -63,10 +63,10 @@ static const struct iscsi_key keys[] = {
     /* 13.9 TargetPortalGroupTag: 0..65535, declarative, IO, target only. */
     { .name = "TargetPortalGroupTag", .kind = ISCSI_KIND_NUM_DECL, .use = ISCSI_USE_IO,
       .senders = T, .min = 0, .max = 65535, .field = NONE, .ours_lim = NONE, .max_len = VAL },
-    /* 13.10 InitialR2T: Yes|No, default Yes, LO, OR.  Ours No: the
-     * initiator's choice stands (we take unsolicited data). */
+    /* 13.10 InitialR2T: Yes|No, default Yes, LO, OR.  Ours from the limits
+     * (configuration key initial_r2t): No lets the initiator's choice stand. */
     { .name = "InitialR2T", .kind = ISCSI_KIND_BOOL_OR, .use = ISCSI_USE_LO, .senders = I | T,
-      .flags = IRR, .max = 1, .dflt = 1, .ours = 0, .ours_lim = NONE,
+      .flags = IRR, .max = 1, .dflt = 1, .ours_lim = LIM(initial_r2t),
       .field = PAR(initial_r2t), .max_len = VAL },
     /* 13.11 ImmediateData: Yes|No, default Yes, LO, AND.  Ours from the
      * limits (configuration key immediate_data). */

@@ -415,13 +415,14 @@ enum rx_result task_data_out(struct conn *c, const struct rx_pdu *pdu)
     struct task *t = task_find(c, h->itt);
     const char *bad = NULL;
 
-    if (!t || t->state != TASK_WAIT_DATA) {
-        if (ttt == ISCSI_RESERVED_TAG) {
-            /* Unsolicited data of a command already answered (e.g. refused). */
-            log_debug("%s: Data-Out for finished ITT 0x%08x dropped", c->peer, h->itt);
-            return RX_DONE;
-        }
-        bad = "Data-Out for no task awaiting data";
+    if (!t) {
+        /* A task already answered or aborted: data in flight for it (unsolicited,
+         * or answering an R2T sent before an ABORT TASK) is discarded. */
+        log_debug("%s: Data-Out for finished ITT 0x%08x dropped", c->peer, h->itt);
+        return RX_DONE;
+    }
+    if (t->state != TASK_WAIT_DATA) {
+        bad = "Data-Out for a task not awaiting data";
     } else if (ttt == ISCSI_RESERVED_TAG ? !t->unsolicited_open : ttt != t->r2t_ttt) {
         bad = "Data-Out Target Transfer Tag";
     } else if (off != t->received) {

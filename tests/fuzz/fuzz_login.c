@@ -52,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_recv_dsl = 65536, .max_burst = 262144, .first_burst = 65536,
         .max_outstanding_r2t = 1, .allow_digests = !(size > 1 && (data[1] & 0x80)),
         .immediate_data = !(size > 1 && (data[1] & 0x40)),
+        .initial_r2t = size > 1 && (data[1] & 0x20),
     };
     struct iscsi_login *l = iscsi_login_new(&lim, 0x4242, known, NULL);
     struct iscsi_pdu_hdr h;

@@ -58,6 +58,7 @@ class Session:
         self.cmdsn = 1
         self.expstatsn = 0
         self.itt = 0x100
+        self.initial_r2t = True
         self.last_response = None      # the SCSI Response read_response() ended with
 
     # ---- wire ---------------------------------------------------------------
@@ -127,6 +128,7 @@ class Session:
         got = rsp.keys()
         self.header_digest = got.get("HeaderDigest") == "CRC32C"
         self.data_digest = got.get("DataDigest") == "CRC32C"
+        self.initial_r2t = got.get("InitialR2T", "Yes") == "Yes"
         return got
 
     # ---- full feature phase -------------------------------------------------
@@ -176,11 +178,18 @@ class Session:
         return self.read_response(itt)
 
     def write10(self, lba, data, block_size=512, corrupt_data_digest=False):
-        """WRITE(10) with its data as one unsolicited Data-Out (InitialR2T=No)."""
+        """WRITE(10) whose data fits one Data-Out: unsolicited when InitialR2T=No,
+        else in answer to the target's R2T."""
         itt = self.next_itt()
         cdb = struct.pack(">BBIBHB", 0x2A, 0, lba, 0, len(data) // block_size, 0)
-        self.send(self.scsi_bhs(cdb, len(data), False, True, itt, final=False))
-        self.send(self.data_out_bhs(itt, 0, len(data)), data, corrupt_data_digest)
+        self.send(self.scsi_bhs(cdb, len(data), False, True, itt, final=self.initial_r2t))
+        ttt = RESERVED
+        if self.initial_r2t:
+            r2t = self.recv()
+            if r2t.opcode != 0x31 or r2t.itt != itt:
+                raise RuntimeError(f"expected an R2T, got opcode 0x{r2t.opcode:02x}")
+            ttt = r2t.field20
+        self.send(self.data_out_bhs(itt, 0, len(data), ttt=ttt), data, corrupt_data_digest)
         return itt
 
     def nop_out(self, itt, ttt=RESERVED, data=b"", immediate=True):

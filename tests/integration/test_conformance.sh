@@ -9,9 +9,9 @@
 # iscsi-test-cu's state such that later 16-byte-CDB tests in the same process
 # fail (READ16 etc. get LBA OUT OF RANGE) and GetLBAStatus is skipped as "not
 # implemented". Run separately, 10 tests fail against tgt 1.0.85 itself.
-# ALL.iSCSITMF belongs to neither family and assumes ImmediateData=Yes (it
-# counts libiscsi's queued PDUs); test_frontend_protocol.sh runs it against a
-# proxy with immediate_data = yes.
+# iSCSIdatasn needs WRITE data in Data-Out PDUs and iSCSITMF.AbortTaskSimpleAsync
+# counts one queued PDU per WRITE: the proxy's defaults (immediate_data = no,
+# initial_r2t = yes) satisfy both; tgtd fails the first.
 #   ISP_CU_TESTS   instead: one iscsi-test-cu -t value (FAMILY[.SUITE[.TEST]],...)
 #   ISP_CU_TABLE   also write the full table (every test) to this file
 # Against tgt 1.0.85 the whole selection takes ~15 s per side.

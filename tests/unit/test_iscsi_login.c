@@ -37,6 +37,7 @@ static bool known(void *ctx, const char *name)
 static const struct iscsi_login_limits lim = {
     .max_recv_dsl = 65536, .max_burst = 1048576, .first_burst = 262144,
     .max_outstanding_r2t = 1, .allow_digests = true, .immediate_data = 1,
+    .initial_r2t = 0,
 };
 
 struct fx {

@@ -15,6 +15,7 @@
 static const struct iscsi_login_limits lim = {
     .max_recv_dsl = 65536, .max_burst = 262144, .first_burst = 65536,
     .max_outstanding_r2t = 4, .allow_digests = true, .immediate_data = 1,
+    .initial_r2t = 0,
 };
 
 struct fx {
