@@ -92,3 +92,9 @@ done
 if ((errors)); then
   isp_fail "$errors iscsi-perf runs failed (the figures above are incomplete)"
 fi
+
+# Part 2: the slow-SAN benchmark (tgtd behind a veth pair shaped to 1 Gbit/s,
+# an aged 4 GiB thin LUN; see slow_san.sh). SLOW_SAN=0 skips it.
+if [[ "${SLOW_SAN:-1}" != 0 ]]; then
+  "$(dirname "$0")/slow_san.sh" "$PROXY_BIN"
+fi

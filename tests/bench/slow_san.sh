@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# make bench, part 2: the slow-SAN benchmark (issue 4).
+#
+# A tgtd in a network namespace of its own serves a 4 GiB thin LUN over a veth
+# pair shaped to 1 Gbit/s each way (tc tbf; the kernel here has no netem, so no
+# delay is added: the round trip is the veth's, some 10-50 us). The LUN holds an
+# aged ext4 filesystem, about 10 % of its blocks allocated in thousands of
+# extents (tests/bench/aged_fs.py plans it, debugfs writes it, e2image -ra
+# copies only its used blocks into a sparse file; cached in build/bench-cache).
+#
+# One run reads the whole LUN sequentially in 1 MiB requests, queue depth 32
+# and 1, with QEMU's initiator (qemu-img bench: it reads every block and, with
+# tgt's zero unmap granularity, never asks GET LBA STATUS itself):
+#   loopback   a second tgtd on 127.0.0.1 serving the same file (the limit's
+#              "time the same initiator takes on loopback"; no link)
+#   direct     host -> veth -> tgtd
+#   proxy      host -> proxy (127.0.0.1) -> veth -> tgtd, coherence off,
+#              verify and exclusive (page_size auto = 64 KiB with tgt), and
+#              exclusive with 4 KiB pages; cold (a new proxy process) then
+#              warm (a second read through the same process)
+# and reports wall time, bytes that crossed the link (host veth rx+tx
+# counters), GET LBA STATUS commands the proxy sent, the ratio to the physical
+# limit of the issue and the speed-up over direct; then the proxy's memory
+# (VmRSS, VmHWM, and its cache_memory_bytes from /metrics) after its reads.
+# Counters come from the proxy's /metrics, read before and after each pass
+# (without the endpoint, the shutdown log line gives cold+warm totals).
+#   limit qd32 = max(allocated / link rate, loopback qd32 time)
+#   limit qd1  = allocated / link rate + loopback qd1 time x unallocated share
+# The link rate is the nominal one (1e9 bit/s); TCP over a 1500-byte MTU
+# carries at most about 95 % of it as payload.
+#
+# It is a benchmark, not a test: it never fails on figures, only when something
+# could not run (a read failed, the proxy died or did not stop cleanly).
+# Time: about 10 minutes on 2 cores (measured 611 s), plus about a minute the
+# first time to build the image (byte-for-byte reproducible: fixed seed, UUID,
+# hash seed and timestamps). The link-bound cases (direct, coherence = off;
+# ~36 s each) run once, the others SLOW_SAN_REPS times (median); no new
+# repetition starts once SLOW_SAN_BUDGET seconds have passed (if the next
+# would end after it). Every read is bounded (400 s).
+#
+#   tests/bench/slow_san.sh PROXY_BIN|direct
+#   SLOW_SAN_REPS (3)           repetitions of the loopback and verify/exclusive cases
+#   SLOW_SAN_LONG_REPS (1)      repetitions of direct and coherence = off (0: skip)
+#   SLOW_SAN_MODES ("exclusive exclusive/4K verify off")  proxy cases; MODE/SIZE
+#                               sets page_size (exclusive/4K: 4 KiB pages)
+#   SLOW_SAN_BUDGET (720)       seconds after which no new repetition starts
+#   SLOW_SAN_MBIT (1000)        link rate, Mbit/s
+#   SLOW_SAN_PAGE_SIZE (auto)   the proxy's page_size
+#   SLOW_SAN_CACHE (build/bench-cache)  where the image is kept
+#   SLOW_SAN_COUNT (4096)       1 MiB requests per read: fewer only to try the
+#                               script out quickly (the limits then mean nothing)
+set -euo pipefail
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 PROXY_BIN|direct" >&2
+  exit 2
+fi
+PROXY_BIN=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
+# shellcheck source=tests/integration/lib.sh
+. "$HERE/../integration/lib.sh"
+# shellcheck source=tests/bench/netns.sh
+. "$HERE/netns.sh"
+
+REPS=${SLOW_SAN_REPS:-3}
+LONG_REPS=${SLOW_SAN_LONG_REPS:-1}
+BUDGET=${SLOW_SAN_BUDGET:-720}
+MBIT=${SLOW_SAN_MBIT:-1000}
+PAGE_SIZE=${SLOW_SAN_PAGE_SIZE:-auto}
+CACHE_DIR=${SLOW_SAN_CACHE:-$REPO/build/bench-cache}
+IMG_SIZE=$((4 << 30))
+REQ=$((1 << 20))
+COUNT=${SLOW_SAN_COUNT:-$((IMG_SIZE / REQ))}
+SEED=20261107
+READ_TIMEOUT=400          # seconds per whole-LUN read (37 s expected at worst)
+T0=$SECONDS
+
+isp_require_root
+for t in ip tc qemu-img python3 e2image e2fsck filefrag curl; do
+  command -v "$t" >/dev/null || isp_fail "$t not found"
+done
+[[ "$REPS" =~ ^[1-9][0-9]*$ && "$LONG_REPS" =~ ^[0-9]+$ ]] || isp_fail "bad SLOW_SAN_REPS"
+errors=0
+note() { printf 'slow-san: %s\n' "$*"; }
+
+# ---- the aged image -------------------------------------------------------------
+MKFS_EXT=nodiscard,lazy_itable_init=1,lazy_journal_init=1,hash_seed=3f1c2b4a-5d6e-4f70-8192-a3b4c5d6e7f8
+MKFS_OPTS=(-q -F -t ext4 -b 4096 -L isp-bench -U 0c8e5a52-7a1e-4b8f-9d1a-5a4e2b1c0d11 -E "$MKFS_EXT")
+key=$( { cat "$HERE/aged_fs.py"; echo "${MKFS_OPTS[*]} $IMG_SIZE $SEED"; } | sha256sum | cut -c1-12)
+IMG=$CACHE_DIR/aged-ext4-4g-$key.img
+
+build_image() {
+  local s=$ISP_WORK/age
+  mkdir -p "$s" "$CACHE_DIR"
+  note "building the aged image $IMG (once; cached) ..."
+  python3 "$HERE/aged_fs.py" "$s/pool" "$s/cmds" "$IMG_SIZE" "$SEED" ||
+    isp_fail "aged_fs.py failed"
+  truncate -s "$IMG_SIZE" "$s/fs.img"
+  E2FSPROGS_FAKE_TIME=1700000000 mke2fs "${MKFS_OPTS[@]}" "$s/fs.img" >"$s/mke2fs.log" 2>&1 ||
+    { cat "$s/mke2fs.log" >&2; isp_fail "mke2fs failed"; }
+  # Fixed timestamps: the same bytes on every build.
+  E2FSPROGS_FAKE_TIME=1700000000 isp_timeout 600 debugfs -w -f "$s/cmds" "$s/fs.img" \
+    >"$s/debugfs.log" 2>&1 || { tail "$s/debugfs.log" >&2; isp_fail "debugfs failed"; }
+  if grep -vE '^(debugfs|Allocated inode)' "$s/debugfs.log" | grep -iE 'error|fail|could not|no free' |
+    head -n 5 >&2; then
+    isp_fail "debugfs reported errors while aging the filesystem"
+  fi
+  e2fsck -fn "$s/fs.img" >"$s/e2fsck.log" 2>&1 ||
+    { cat "$s/e2fsck.log" >&2; isp_fail "the aged filesystem does not pass e2fsck -fn"; }
+  # Only the used blocks (data and written metadata) land in the sparse copy:
+  # the free space, full of deleted files' data in fs.img, becomes holes.
+  rm -f "$IMG.tmp"
+  e2image -ra "$s/fs.img" "$IMG.tmp" >"$s/e2image.log" 2>&1 ||
+    { cat "$s/e2image.log" >&2; isp_fail "e2image -ra failed"; }
+  truncate -s "$IMG_SIZE" "$IMG.tmp"
+  e2fsck -fn "$IMG.tmp" >"$s/e2fsck2.log" 2>&1 ||
+    { cat "$s/e2fsck2.log" >&2; isp_fail "the sparse copy does not pass e2fsck -fn"; }
+  mv "$IMG.tmp" "$IMG"
+  rm -rf "$s"
+  local old
+  for old in "$CACHE_DIR"/aged-ext4-4g-*.img; do     # images of older recipes
+    [[ "$old" == "$IMG" ]] || rm -f "$old"
+  done
+}
+[[ -s "$IMG" ]] || build_image
+[[ $(stat -c %s "$IMG") -eq $IMG_SIZE ]] || isp_fail "$IMG is not $IMG_SIZE bytes"
+
+# What tgt sees: data runs by SEEK_DATA/SEEK_HOLE (what its GET LBA STATUS
+# reports), and the bytes a cache of 64 KiB pages must fetch to cover them.
+read -r ALLOC RUNS ALLOC64K < <(python3 - "$IMG" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+off = total = runs = 0
+pages = set()
+while off < size:
+    try:
+        d = os.lseek(fd, off, os.SEEK_DATA)
+    except OSError:
+        break
+    h = os.lseek(fd, d, os.SEEK_HOLE)
+    total += h - d
+    runs += 1
+    pages.update(range(d >> 16, (h - 1 >> 16) + 1))
+    off = h
+print(total, runs, len(pages) << 16)
+EOF
+)
+# (filefrag's own count merges physically contiguous extents across holes.)
+EXTENTS=$(filefrag -v "$IMG" | grep -cE '^ *[0-9]+:' || true)
+note "image: $IMG"
+awk -v s="$IMG_SIZE" -v a="$ALLOC" -v r="$RUNS" -v e="${EXTENTS:-?}" -v p="$ALLOC64K" 'BEGIN {
+  printf "slow-san: LUN %.0f MiB, allocated %.1f MiB (%.1f%%) in %d data runs (filefrag -v: %s extents); covered by 64 KiB pages: %.1f MiB\n",
+    s / 1048576, a / 1048576, 100 * a / s, r, e, p / 1048576 }'
+# Start with the file in the page cache, so no case pays for the disk.
+cat "$IMG" >/dev/null
+
+# ---- the two tgtds and the link ----------------------------------------------------
+isp_on_exit stop_proxy      # at exit the proxy stops first, then the SAN goes
+isp_start_tgtd
+LOOP_PORT=$TGT_PORT
+isp_tgt_add_target 1 "$BACKEND_IQN" "$IMG"
+isp_netns_create "${MBIT}mbit"
+isp_netns_start_tgtd
+isp_tgt_add_target 1 "$BACKEND_IQN" "$IMG"
+LINK_BPS=$((MBIT * 1000000 / 8))
+
+# ---- readers ------------------------------------------------------------------------
+# bench_read HOST PORT IQN QD: one sequential pass over the LUN; prints the
+# wall seconds (login included).
+bench_read() {
+  local host=$1 port=$2 iqn=$3 qd=$4 t0 t1 out
+  t0=$EPOCHREALTIME
+  if ! out=$(isp_timeout "$READ_TIMEOUT" qemu-img bench -c "$COUNT" -d "$qd" -s "$REQ" -S "$REQ" \
+    --image-opts "driver=iscsi,transport=tcp,portal=$host:$port,target=$iqn,lun=$ISP_LUN,initiator-name=$ISP_INITIATOR" \
+    </dev/null 2>&1); then
+    printf '%s\n' "$out" | tail -n 5 >&2
+    return 1
+  fi
+  t1=$EPOCHREALTIME
+  grep -q 'Run completed' <<<"$out" || { printf '%s\n' "$out" >&2; return 1; }
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
+}
+
+# proxy_metrics STATS_PORT: "GLS BACKEND_BYTES ZERO_BYTES CACHE_BYTES" summed over
+# the LUNs from /metrics, or nothing when the endpoint does not answer.
+proxy_metrics() {
+  local m
+  m=$(curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null) || return 0
+  grep -q '^iscsi_sparse_proxy_' <<<"$m" || return 0
+  awk '
+    /^iscsi_sparse_proxy_lba_status_queries_total[{ ]/ { g += $NF }
+    /^iscsi_sparse_proxy_read_bytes_total[{ ]/ && /source="backend"/ { b += $NF }
+    /^iscsi_sparse_proxy_read_bytes_total[{ ]/ && /source="zero"/ { z += $NF }
+    /^iscsi_sparse_proxy_cache_memory_bytes[{ ]/ { c += $NF }
+    END { printf "%.0f %.0f %.0f %.0f\n", g, b, z, c }' <<<"$m"
+}
+
+# ---- the proxy ----------------------------------------------------------------------
+PX_PID="" PX_PORT="" PX_STATS="" PX_LOG=""
+stop_proxy() {
+  [[ -n "$PX_PID" ]] || return 0
+  local pid=$PX_PID
+  PX_PID=""
+  _isp_stop_proxy "$pid" "$PX_LOG" || { errors=$((errors + 1)); isp_log "the proxy did not stop cleanly"; }
+}
+start_proxy() { # start_proxy MODE PAGE_SIZE
+  local mode=$1 page=$2 conf
+  isp_pick_port PX_PORT
+  isp_pick_port PX_STATS
+  conf=$ISP_WORK/proxy.$mode.$PX_PORT.conf
+  PX_LOG=$ISP_WORK/proxy.$mode.$PX_PORT.log
+  cat >"$conf" <<EOF
+# generated by $ISP_NAME
+[proxy]
+listen = 127.0.0.1:$PX_PORT
+stats_listen = 127.0.0.1:$PX_STATS
+log_level = ${ISP_LOG_LEVEL:-info}
+
+[target $ISP_PROXY_IQN_DEFAULT]
+backend_portal = $SAN_NS_ADDR:$SAN_TGT_PORT
+backend_target = $BACKEND_IQN
+coherence = $mode
+page_size = $page
+EOF
+  isp_timeout 10 "$PROXY_BIN" --check-config -c "$conf" >"$PX_LOG.check" 2>&1 ||
+    { cat "$PX_LOG.check" >&2; isp_fail "--check-config rejects $conf"; }
+  "$PROXY_BIN" -c "$conf" >"$PX_LOG" 2>&1 &
+  PX_PID=$!
+  isp_wait_listen "$PX_PORT" "$PX_PID" proxy "$PX_LOG" 20 || isp_fail "the proxy did not start"
+}
+
+# ---- bookkeeping --------------------------------------------------------------------
+# Per case key "name|qd": lists of values, one per repetition.
+declare -A WALL=() SANB=() GLS=() BEB=()
+MEM=()            # lines: mode qd rss_kib hwm_kib cache_bytes
+CASES=()          # keys in the order first seen
+record() { # record KEY WALL SAN GLS BACKEND
+  [[ -n "${WALL[$1]+x}" ]] || CASES+=("$1")
+  WALL[$1]+="$2 " SANB[$1]+="$3 " GLS[$1]+="$4 " BEB[$1]+="$5 "
+}
+fail_case() { errors=$((errors + 1)); note "$1: FAILED"; }
+
+link_bytes() { local rx tx; read -r rx tx < <(isp_netns_counters); echo $((rx + tx)); }
+
+# run_plain NAME HOST PORT IQN QD LINK(0|1)
+run_plain() {
+  local name=$1 host=$2 port=$3 iqn=$4 qd=$5 link=$6 b0 b1 w
+  b0=$(link_bytes)
+  if w=$(bench_read "$host" "$port" "$iqn" "$qd"); then
+    b1=$(link_bytes)
+    ((link)) || b1=$b0
+    record "$name|$qd" "$w" "$((b1 - b0))" - -
+    note "$(printf '%-20s qd%-2s %7.2f s  link %6d MB' "$name" "$qd" "$w" $(((b1 - b0) / 1000000)))"
+  else
+    fail_case "$name qd$qd"
+  fi
+}
+
+# run_proxy MODE[/PAGE] QD: a new proxy, a cold read, a warm read, its memory, stop.
+run_proxy() {
+  local label=$1 qd=$2 mode=${1%/*} page=$PAGE_SIZE phase b0 b1 m0 m1 w g be st
+  local -a a0 a1
+  [[ $label != */* ]] || page=${label#*/}
+  start_proxy "$mode" "$page"
+  for phase in cold warm; do
+    b0=$(link_bytes) m0=$(proxy_metrics "$PX_STATS")
+    if w=$(bench_read 127.0.0.1 "$PX_PORT" "$ISP_PROXY_IQN_DEFAULT" "$qd"); then
+      b1=$(link_bytes) m1=$(proxy_metrics "$PX_STATS")
+      g=- be=-
+      if [[ -n "$m0" && -n "$m1" ]]; then
+        read -r -a a0 <<<"$m0"
+        read -r -a a1 <<<"$m1"
+        g=$((a1[0] - a0[0])) be=$((a1[1] - a0[1]))
+      fi
+      record "proxy $label $phase|$qd" "$w" "$((b1 - b0))" "$g" "$be"
+      note "$(printf '%-20s qd%-2s %7.2f s  link %6d MB  GLS %s' "$label $phase" "$qd" "$w" \
+        $(((b1 - b0) / 1000000)) "$g")"
+    else
+      fail_case "proxy $label $phase qd$qd"
+    fi
+    isp_alive "$PX_PID" || { fail_case "proxy $label qd$qd died"; break; }
+  done
+  if isp_alive "$PX_PID"; then
+    st=/proc/$PX_PID/status
+    m1=$(proxy_metrics "$PX_STATS")
+    MEM+=("$label $qd $rep $(awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} END {print r+0, h+0}' "$st") ${m1##* }")
+  fi
+  stop_proxy
+  # Without /metrics, the shutdown line gives the totals of both reads.
+  local line
+  line=$(grep -o 'GET LBA STATUS [0-9]*' "$PX_LOG" | tail -n 1 || true)
+  if [[ -n "$line" && -z "$m1" ]]; then
+    note "  (no /metrics; shutdown log, cold+warm: ${line}, from the backend $(
+      grep -o 'from the backend [0-9]*' "$PX_LOG" | tail -n 1 | awk '{print $NF}') bytes)"
+  fi
+}
+
+# ---- the run ----------------------------------------------------------------------------
+# exclusive/4K: the same with 4 KiB cache pages. tgt reports no unmap
+# granularity, so page_size = auto means 64 KiB, and each allocated run then
+# costs up to two partly allocated 64 KiB pages read whole from the SAN.
+read -r -a MODES <<<"${SLOW_SAN_MODES:-exclusive exclusive/4K verify off}"
+((ISP_DIRECT)) && MODES=()
+note "reads: qemu-img bench, ${COUNT} x 1 MiB sequential, queue depth 32 and 1; link ${MBIT} Mbit/s"
+short_secs=0      # time the short cases took in the last repetition
+for ((rep = 1; rep <= REPS; rep++)); do
+  if ((rep > 1 && SECONDS - T0 + short_secs > BUDGET)); then
+    note "time budget (${BUDGET}s) reached after $((rep - 1)) repetitions of the short cases"
+    break
+  fi
+  note "---- repetition $rep"
+  short_secs=0
+  for qd in 32 1; do
+    t=$SECONDS
+    run_plain loopback 127.0.0.1 "$LOOP_PORT" "$BACKEND_IQN" "$qd" 0
+    short_secs=$((short_secs + SECONDS - t))
+    if ((rep <= LONG_REPS)); then
+      run_plain direct "$SAN_NS_ADDR" "$SAN_TGT_PORT" "$BACKEND_IQN" "$qd" 1
+    fi
+    for mode in "${MODES[@]}"; do
+      [[ $mode == off ]] && ((rep > LONG_REPS)) && continue
+      t=$SECONDS
+      run_proxy "$mode" "$qd"
+      [[ $mode == off ]] || short_secs=$((short_secs + SECONDS - t))
+    done
+  done
+done
+REPS_DONE=$((rep - 1))
+
+# ---- the table --------------------------------------------------------------------------
+median() { tr ' ' '\n' <<<"$1" | { grep -E '^-?[0-9.]+$' || true; } | sort -g |
+  awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+count() { tr ' ' '\n' <<<"$1" | grep -cE '^[0-9.]+$' || true; }
+
+loop32=$(median "${WALL[loopback|32]:-}") loop1=$(median "${WALL[loopback|1]:-}")
+dir32=$(median "${WALL[direct|32]:-}") dir1=$(median "${WALL[direct|1]:-}")
+read -r lim32 lim1 alink < <(awk -v a="$ALLOC" -v s="$IMG_SIZE" -v r="$LINK_BPS" \
+  -v l32="$loop32" -v l1="$loop1" 'BEGIN {
+    al = a / r
+    m32 = (l32 == "-") ? "-" : sprintf("%.2f", (al > l32 ? al : l32))
+    m1 = (l1 == "-") ? "-" : sprintf("%.2f", al + l1 * (1 - a / s))
+    printf "%s %s %.2f\n", m32, m1, al }')
+
+echo
+echo "slow-san: whole-LUN sequential reads, 4 GiB, 1 MiB requests, median of n runs"
+echo "  allocated $((ALLOC >> 20)) MiB in $RUNS runs; allocated/link = ${alink} s at ${MBIT} Mbit/s"
+echo "  limit qd32 = max(${alink}, loopback ${loop32}) = ${lim32} s;" \
+  "limit qd1 = ${alink} + loopback ${loop1} x $(awk -v a="$ALLOC" -v s="$IMG_SIZE" 'BEGIN {printf "%.3f", 1 - a / s}') = ${lim1} s"
+printf '%-24s %4s %2s %8s %8s %10s %7s %12s %8s %9s\n' case qd n "wall s" "MiB/s" "link MB" GLS \
+  "backend MiB" "x limit" "vs direct"
+for qd in 32 1; do
+  for k in "${CASES[@]}"; do
+    [[ ${k#*|} == "$qd" ]] || continue
+    name=${k%|*}
+    w=$(median "${WALL[$k]}") sb=$(median "${SANB[$k]}") g=$(median "${GLS[$k]}") be=$(median "${BEB[$k]}")
+    n=$(count "${WALL[$k]}")
+    if [[ $qd == 32 ]]; then lim=$lim32 d=$dir32; else lim=$lim1 d=$dir1; fi
+    [[ $name == loopback ]] && sb=-
+    awk -v c="$name" -v q="$qd" -v n="$n" -v w="$w" -v sb="$sb" -v g="$g" -v be="$be" \
+      -v lim="$lim" -v d="$d" -v size="$((COUNT * REQ))" 'BEGIN {
+        mbs = (w == "-" || w == 0) ? "-" : sprintf("%.0f", size / 1048576 / w)
+        sbs = (sb == "-") ? "-" : sprintf("%.0f", sb / 1e6)
+        bes = (be == "-") ? "-" : sprintf("%.1f", be / 1048576)
+        rl = (w == "-" || lim == "-" || lim == 0) ? "-" : sprintf("%.2f", w / lim)
+        sp = (w == "-" || d == "-" || w == 0) ? "-" : sprintf("%.1fx", d / w)
+        printf "%-24s %4s %2s %8s %8s %10s %7s %12s %8s %9s\n", c, q, n, w, mbs, sbs, g, bes, rl, sp }'
+  done
+done
+if ((${#MEM[@]})); then
+  echo
+  echo "slow-san: proxy memory after its two reads (one process per mode and queue depth)"
+  printf '%-13s %4s %4s %10s %10s %14s\n' mode qd rep "VmRSS KiB" "VmHWM KiB" "cache bytes"
+  for m in "${MEM[@]}"; do
+    read -r mode qd r rss hwm cache <<<"$m"
+    printf '%-13s %4s %4s %10s %10s %14s\n' "$mode" "$qd" "$r" "$rss" "$hwm" "${cache:--}"
+  done
+fi
+echo
+note "repetitions: short cases ${REPS_DONE}, direct and off ${LONG_REPS}; took $((SECONDS - T0)) s"
+if ((errors)); then
+  isp_fail "$errors cases could not run (the figures above are incomplete)"
+fi
