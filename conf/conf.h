@@ -50,8 +50,8 @@ struct conf {
     uint32_t nop_interval;          /* seconds between NOP-In pings, 0 = off; default 30 */
     uint32_t nop_timeout;           /* seconds to wait for the NOP-Out answer, default 30 */
     uint32_t backend_timeout;       /* seconds for backend login/commands, default 30 */
-    bool immediate_data;            /* our ImmediateData (AND); default no (see the example) */
-    bool initial_r2t;               /* our InitialR2T (OR); default yes (see the example) */
+    bool immediate_data;            /* our ImmediateData (AND); default yes */
+    bool initial_r2t;               /* our InitialR2T (OR); default no */
     struct conf_target *targets;
     size_t n_targets;
 };

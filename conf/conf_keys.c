@@ -311,7 +311,7 @@ void conf_set_defaults(struct conf *c)
     c->max_burst_length = 1048576;
     c->first_burst_length = 262144;
     c->nop_interval = 30;
-    c->initial_r2t = true;
+    c->immediate_data = true;
     c->nop_timeout = 30;
     c->backend_timeout = 30;
 }
