@@ -82,6 +82,7 @@ struct task {
     /* A planned READ (task_read.c). */
     bool planned;
     struct lba_query *query;        /* waiting for this GET LBA STATUS */
+    bool probe_wait;                /* waiting on lun->probe_waiters instead */
     TAILQ_ENTRY(task) query_link;
     unsigned queries_waited;
     struct read_seg *segs;

@@ -46,7 +46,12 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     l->coherence = target->coherence;
     l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
     l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
-    TAILQ_INIT(&l->queries);
+    TAILQ_INIT(&l->probe_waiters);
+    if (lun_query_init(l) < 0) {
+        mutlog_destroy(&l->log);
+        free(l);
+        return NULL;
+    }
     TAILQ_INSERT_TAIL(&p->luns, l, link);
     return l;
 }
@@ -136,6 +141,24 @@ struct probe {
 
 static void probe_send(struct probe *pr);
 
+/* The probe ended, one way or another: the READs that waited go on. */
+static void probe_wake(struct lun *l)
+{
+    struct task *t;
+
+    while ((t = TAILQ_FIRST(&l->probe_waiters)) != NULL) {
+        TAILQ_REMOVE(&l->probe_waiters, t, query_link);
+        t->probe_wait = false;
+        task_read_resume(t, NULL, 0);
+    }
+}
+
+void lun_probe_wait(struct lun *l, struct task *t)
+{
+    TAILQ_INSERT_TAIL(&l->probe_waiters, t, query_link);
+    t->probe_wait = true;
+}
+
 static void probe_finish(struct probe *pr, const char *passthrough_why)
 {
     struct lun *l = pr->lun;
@@ -146,6 +169,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
         log_info("target %s LUN %u: pass-through (%s)", l->target->name, l->number,
                  passthrough_why);
         free(pr);
+        probe_wake(l);
         return;
     }
     l->block_size = pr->cap.block_len;
@@ -166,6 +190,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
              (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
              l->max_xfer_blocks, conf_coherence_name(l->coherence));
     free(pr);
+    probe_wake(l);
 }
 
 static void probe_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -179,6 +204,7 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
         l->state = LUN_UNPROBED;        /* the next session asks again */
         scsi_free_scsi_task(st);
         free(pr);
+        probe_wake(l);
         return;
     }
     if (lun_absorb_unit_attention(l, pr->conn, status, st) && ++l->probe_retries <= PROBE_MAX_RETRIES) {
@@ -242,10 +268,12 @@ static void probe_send(struct probe *pr)
     }
     struct scsi_task *st = n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ, (int)alloc) : NULL;
     if (!st || backend_submit(pr->conn->backend, pr->lun->number, st, NULL, probe_done, pr) < 0) {
+        struct lun *l = pr->lun;
         if (st)
             scsi_free_scsi_task(st);
-        pr->lun->state = LUN_UNPROBED;
+        l->state = LUN_UNPROBED;
         free(pr);
+        probe_wake(l);
     }
 }
 

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <event2/event.h>
+
 #include "allocmap.h"
 #include "conf.h"
 #include "mutlog.h"
@@ -69,6 +71,9 @@ struct lun {
     struct mutlog log;              /* from creation on: mutations before the
                                        map exists still count as in flight */
     TAILQ_HEAD(, lba_query) queries;
+    struct lba_query *unsent;       /* collects READs until the loop turn ends */
+    struct event *send_ev;          /* sends `unsent` */
+    TAILQ_HEAD(, task) probe_waiters; /* READs that arrived while probing */
     unsigned probe_retries;
     struct lun_counters n;
 };
@@ -78,9 +83,12 @@ TAILQ_HEAD(lun_list, lun);
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number);
 void lun_free_all(struct proxy *p);
 
-/* Ask the facts once, on the given session's backend; READs pass through
- * until they are known. */
+/* Ask the facts once, on the given session's backend (after the first
+ * command to the LUN succeeded, and again after they changed). */
 void lun_probe(struct lun *l, struct conn *c);
+/* A READ waits for the probe in flight; task_read_resume(t) runs when it
+ * ends, whatever its outcome. */
+void lun_probe_wait(struct lun *l, struct task *t);
 
 /* Drop what the cache knows (logged, counted).  `reprobe`: the facts
  * themselves may have changed (capacity changed, LUNs changed). */
@@ -107,18 +115,22 @@ static inline bool lun_zero_serving(const struct lun *l)
 /* ---- GET LBA STATUS queries (lun_query.c) -------------------------------- */
 
 /*
- * Make `t` wait for knowledge of the blocks from `lba` on: in exclusive mode
- * it joins a query in flight that starts at or before lba, else one is sent
- * on t's session; in verify mode a fresh one is always sent (it must
- * describe the LUN after this READ arrived).  When the answer is applied,
- * task_read_resume(t) runs.  Returns 0, or -1 if no query could be sent
- * (the caller reads from the backend).
+ * Make `t` wait for knowledge of the blocks from `lba` on.  Every READ that
+ * needs a query in one turn of the event loop joins the same one, sent when
+ * the turn ends, from the lowest LBA among them: its answer describes the
+ * LUN after each of those READs arrived, which verify mode requires.  In
+ * exclusive mode a READ also joins a query already sent that starts at or
+ * before lba.  When the answer is applied, task_read_resume(t) runs.
+ * Returns 0, or -1 if no query can be made (the caller reads from the
+ * backend).
  */
 int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks);
-/* At exit: queries whose answers the test hook still holds (every session
- * is gone, so nothing waits on them). */
+/* Set up the query machinery of a new LUN; 0 or -1. */
+int lun_query_init(struct lun *l);
+/* At exit: the query not sent yet and those whose answers the test hook
+ * still holds (every session is gone, so nothing waits on them). */
 void lun_query_free_held(struct lun *l);
-/* A waiting task goes away (its connection closed). */
+/* A waiting task goes away (its connection closed, or it was aborted). */
 void lun_query_forget(struct task *t);
 /* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
  * number `since` starting at asked_lba: mapped extents become ALLOCATED,

@@ -22,7 +22,7 @@
 /* Exclusive mode asks for many descriptors at once: tgt computes every extent
  * to the end of the LUN for each query, so fewer, larger queries win. */
 #define QUERY_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
-#define QUERY_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(255)
+#define QUERY_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(1023)
 
 struct lba_query {
     TAILQ_ENTRY(lba_query) link;
@@ -188,12 +188,56 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     free(q);
 }
 
+/* The end of a loop turn: send the query the turn's READs joined, on the
+ * session of the first of them that is still up. */
+static void query_send_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct lun *l = arg;
+    struct lba_query *q = l->unsent;
+    struct scsi_task *st = NULL;
+    struct task *t;
+    uint8_t cdb[SCSI_GLS_CDB_LEN];
+    uint32_t alloc = q && q->joinable ? QUERY_ALLOC_EXCLUSIVE : QUERY_ALLOC_VERIFY;
+
+    (void)fd;
+    (void)what;
+    l->unsent = NULL;
+    if (!q)
+        return;
+    TAILQ_FOREACH(t, &q->waiters, query_link) {
+        if (t->conn->state == CONN_FFP && t->conn->backend) {
+            q->conn = t->conn;
+            break;
+        }
+    }
+    if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), q->lba, alloc))
+        st = scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc);
+    q->since = mutlog_now(&l->log);
+    if (!st || backend_submit(q->conn->backend, l->number, st, NULL, query_done, q) < 0) {
+        if (st)
+            scsi_free_scsi_task(st);
+        query_wake(q, NULL, 0);     /* they read from the backend instead */
+        free(q);
+        return;
+    }
+    TAILQ_INSERT_TAIL(&l->queries, q, link);
+    l->n.queries++;
+}
+
+int lun_query_init(struct lun *l)
+{
+    TAILQ_INIT(&l->queries);
+    l->send_ev = event_new(l->proxy->base, -1, 0, query_send_cb, l);
+    return l->send_ev ? 0 : -1;
+}
+
 int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
 {
     struct lba_query *q;
+    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
 
     (void)blocks;
-    if (l->coherence == CONF_COHERENCE_EXCLUSIVE) {
+    if (exclusive) {
         TAILQ_FOREACH(q, &l->queries, link) {
             if (q->joinable && q->lba <= lba) {
                 TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
@@ -203,38 +247,35 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
             }
         }
     }
-    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
-    uint32_t alloc = exclusive ? QUERY_ALLOC_EXCLUSIVE : QUERY_ALLOC_VERIFY;
-    uint8_t cdb[SCSI_GLS_CDB_LEN];
-    if (!scsi_gls16_build(cdb, sizeof(cdb), lba, alloc))
-        return -1;
-    q = calloc(1, sizeof(*q));
-    struct scsi_task *st = q ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc) : NULL;
-    if (!st) {
-        free(q);
-        return -1;
+    q = l->unsent;
+    if (q) {
+        if (lba < q->lba)
+            q->lba = lba;
+        l->n.query_joins++;
+    } else {
+        q = calloc(1, sizeof(*q));
+        if (!q)
+            return -1;
+        q->lun = l;
+        q->lba = lba;
+        q->joinable = exclusive;
+        TAILQ_INIT(&q->waiters);
+        l->unsent = q;
+        event_active(l->send_ev, EV_TIMEOUT, 0);
     }
-    q->lun = l;
-    q->conn = t->conn;
-    q->lba = lba;
-    q->since = mutlog_now(&l->log);
-    q->joinable = exclusive;
-    TAILQ_INIT(&q->waiters);
-    if (backend_submit(t->conn->backend, l->number, st, NULL, query_done, q) < 0) {
-        scsi_free_scsi_task(st);
-        free(q);
-        return -1;
-    }
-    TAILQ_INSERT_TAIL(&l->queries, q, link);
     TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
     t->query = q;
-    l->n.queries++;
     return 0;
 }
 
 void lun_query_free_held(struct lun *l)
 {
     struct lba_query *q;
+
+    free(l->unsent);            /* every session is gone: nobody waits on it */
+    l->unsent = NULL;
+    if (l->send_ev)
+        event_free(l->send_ev);
 
     while ((q = TAILQ_FIRST(&l->queries)) != NULL) {
         TAILQ_REMOVE(&l->queries, q, link);
@@ -248,6 +289,10 @@ void lun_query_free_held(struct lun *l)
 
 void lun_query_forget(struct task *t)
 {
+    if (t->probe_wait) {
+        TAILQ_REMOVE(&t->lun->probe_waiters, t, query_link);
+        t->probe_wait = false;
+    }
     if (t->query) {
         TAILQ_REMOVE(&t->query->waiters, t, query_link);
         t->query = NULL;

@@ -29,6 +29,7 @@ void task_cache_classify(struct task *t)
     scsi_cdb_decode(t->cdb, sizeof(t->cdb), &t->ci);
     if (c->target)
         t->lun = lun_get(c->proxy, c->target, t->lun_no);
+
 }
 
 /* UNMAP's extents are in its parameter list: visit each, clipped to the LUN. */
@@ -112,6 +113,11 @@ void task_cache_completed(struct task *t, int status)
     if (!l)
         return;
     lun_note_status(l, t->conn, status, t->stask);
+    /* The facts are asked once the initiator's own first command to the LUN
+     * has succeeded: a unit attention pending for this new I_T nexus has then
+     * gone to the initiator, not to the proxy's READ CAPACITY. */
+    if (status == SCSI_STATUS_GOOD && l->state == LUN_UNPROBED)
+        lun_probe(l, t->conn);
     if (status == SCSI_STATUS_GOOD && l->map) {
         if (t->mut_active && t->ci.dealloc) {
             /* UNMAP is advice: what it fully covers is UNKNOWN, not UNALLOCATED. */

@@ -27,6 +27,18 @@ static void count_passthrough(struct task *t)
     t->lun->n.bytes_backend += t->edtl;
 }
 
+/* Zeros may be served for this READ: RDPROTECT != 0 and anything unusual go
+ * to the backend whole. */
+static bool task_read_plannable(const struct task *t)
+{
+    const struct lun *l = t->lun;
+    const struct scsi_cdb_info *ci = &t->ci;
+
+    return lun_zero_serving(l) && !ci->protect && ci->nblocks != 0 &&
+           (uint64_t)ci->nblocks * l->block_size == t->edtl && ci->lba < l->n_blocks &&
+           l->n_blocks - ci->lba >= ci->nblocks;
+}
+
 bool task_read_start(struct task *t)
 {
     struct lun *l = t->lun;
@@ -34,18 +46,16 @@ bool task_read_start(struct task *t)
 
     if (!l || !t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
         return false;
-    if (l->state == LUN_UNPROBED)
-        lun_probe(l, t->conn);      /* this READ passes through meanwhile */
-    /* RDPROTECT != 0 and anything unusual go to the backend whole. */
-    if (!lun_zero_serving(l) || ci->protect || ci->nblocks == 0 ||
-        (uint64_t)ci->nblocks * l->block_size != t->edtl ||
-        ci->lba >= l->n_blocks || l->n_blocks - ci->lba < ci->nblocks) {
+    if (l->state != LUN_PROBING && !task_read_plannable(t)) {
         count_passthrough(t);
         return false;
     }
     t->planned = true;
     t->state = TASK_AT_BACKEND;
-    task_read_resume(t, NULL, 0);
+    if (l->state == LUN_PROBING)
+        lun_probe_wait(l, t);       /* so that it can be planned */
+    else
+        task_read_resume(t, NULL, 0);
     return true;
 }
 
@@ -171,7 +181,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         task_destroy(t);
         return;
     }
-    if (!lun_zero_serving(l)) {     /* invalidated for new facts, or gave up */
+    if (!task_read_plannable(t)) {  /* pass-through after all, or new facts */
         t->planned = false;
         count_passthrough(t);
         task_submit(t);
@@ -224,7 +234,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
 
 void task_read_abort(struct task *t)
 {
-    if (t->query || !t->parts) {
+    if (t->query || t->probe_wait || !t->parts) {
         task_destroy(t);
         return;
     }

@@ -644,17 +644,17 @@ PY
   [[ $(stat -c %s "$img") -eq $size ]] || isp_fail "the layout image $img has the wrong size"
 }
 
-# isp_probe_lun URL STATS_PORT STATE: one-READ sessions (LBA 0, 512 bytes) through
-# the proxy until /stats shows the LUN in STATE (zero-serving, pass-through), at most
-# 10 s. The proxy learns a LUN's facts on its first READ, on that initiator's
-# session, and passes that READ through meanwhile; a session that logs out before
-# the answers are back leaves the LUN unprobed for the next one, hence the loop.
-# One READ per session, so that no READ is planned (and no GET LBA STATUS sent):
-# the cache is still cold afterwards. Direct mode: one READ.
+# isp_probe_lun URL STATS_PORT STATE: sessions that open the LUN and read nothing,
+# until /stats shows it in STATE (zero-serving, pass-through), at most 10 s. The
+# proxy asks a LUN's facts on the first command to it, on that initiator's session;
+# a session that logs out before the answers are back leaves the LUN unprobed for
+# the next one, hence the loop. No READ, no GET LBA STATUS: the cache stays cold.
 isp_probe_lun() {
   local url=$1 port=$2 want=$3 st="" deadline=$((SECONDS + 10))
   while :; do
-    isp_qio "$url" "read -q 0 512" || isp_fail "probe READ of LBA 0 through $url failed"
+    # qemu opens the LUN (INQUIRY, READ CAPACITY...), which starts the proxy's
+    # probe; no data is read, so the cache stays cold.
+    isp_qio "$url" "sleep 100" || isp_fail "opening $url failed"
     ((ISP_DIRECT)) && return 0
     st=$(isp_stat "$port" state)
     [[ "$st" == "$want" ]] && return 0

@@ -124,9 +124,8 @@ full_read() {
   LAST_DQ=$dq LAST_DZO=$dzo
 }
 
-# Probe each LUN first: the proxy passes the READs that arrive while it asks for
-# the LUN's facts straight through (their pages stay unknown), so the measured
-# full reads start on a probed LUN.
+# Probe each LUN first (sessions that open it and read nothing), so that the
+# measured full reads start on a probed LUN with a cold cache.
 for mode in exclusive verify off; do
   want=zero-serving
   [[ $mode == off ]] && want=pass-through

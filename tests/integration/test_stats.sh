@@ -63,7 +63,7 @@ isp_stats_get "$STATS_PORT" stats "$ISP_WORK/s0.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d.get("luns"), list), "no luns list"' \
   "$ISP_WORK/s0.json" || isp_fail "/stats before any login is not JSON with a \"luns\" list"
 
-# The workload: probe (one-READ sessions of 512 bytes, passed through), full read.
+# The workload: probe (sessions that open the LUN, no READ), full read.
 isp_probe_lun "$URL_PROXY" "$STATS_PORT" zero-serving
 PROBES=$(isp_stat "$STATS_PORT" read_commands_total_passthrough)
 isp_read_all "$URL_PROXY" "$ISP_WORK/full.raw"
