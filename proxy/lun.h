@@ -115,12 +115,12 @@ static inline bool lun_zero_serving(const struct lun *l)
 /* ---- GET LBA STATUS queries (lun_query.c) -------------------------------- */
 
 /*
- * Make `t` wait for knowledge of the blocks from `lba` on.  Every READ that
- * needs a query in one turn of the event loop joins the same one, sent when
- * the turn ends, from the lowest LBA among them: its answer describes the
- * LUN after each of those READs arrived, which verify mode requires.  In
- * exclusive mode a READ also joins a query already sent that starts at or
- * before lba.  When the answer is applied, task_read_resume(t) runs.
+ * Make `t` wait for knowledge of the blocks from `lba` on.  A LUN has at most
+ * one query in flight; READs that need one meanwhile all join the next, sent
+ * when the one in flight is answered (or at the end of the loop turn if none
+ * is), from the lowest LBA among them: its answer describes the LUN after
+ * each of those READs arrived, which verify mode requires.  In exclusive mode
+ * a READ also joins the query in flight if it starts at or before lba.  When the answer is applied, task_read_resume(t) runs.
  * Returns 0, or -1 if no query can be made (the caller reads from the
  * backend).
  */

@@ -186,6 +186,8 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     query_wake(q, ans, n);
     free(ans);
     free(q);
+    if (l->unsent && TAILQ_EMPTY(&l->queries))
+        event_active(l->send_ev, EV_TIMEOUT, 0);    /* READs that came meanwhile */
 }
 
 /* The end of a loop turn: send the query the turn's READs joined, on the
@@ -261,7 +263,10 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
         q->joinable = exclusive;
         TAILQ_INIT(&q->waiters);
         l->unsent = q;
-        event_active(l->send_ev, EV_TIMEOUT, 0);
+        /* One query in flight per LUN: this one goes at the end of the loop
+         * turn, or when the one in flight is answered. */
+        if (TAILQ_EMPTY(&l->queries))
+            event_active(l->send_ev, EV_TIMEOUT, 0);
     }
     TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
     t->query = q;
