@@ -88,9 +88,10 @@ static void add(struct builder *b, enum piece k, uint64_t lba, uint64_t n)
     b->blocks = n;
 }
 
-/* Blocks [pos, end) whose page state cannot decide: zero where the answer
- * says so, unknown elsewhere. */
-static void add_undecided(struct builder *b, uint64_t pos, uint64_t end)
+/* Blocks [pos, end): zero where this READ's answer says so, `otherwise`
+ * elsewhere (backend for ALLOCATED pages, unknown where the map cannot
+ * decide). */
+static void add_answered(struct builder *b, uint64_t pos, uint64_t end, enum piece otherwise)
 {
     while (pos < end) {
         while (b->next_ans < b->n_ans
@@ -103,7 +104,7 @@ static void add_undecided(struct builder *b, uint64_t pos, uint64_t end)
             k = PIECE_ZERO;
             stop = e->lba + e->blocks;
         } else {
-            k = PIECE_UNKNOWN;
+            k = otherwise;
             stop = e != NULL ? e->lba : end;
         }
         if (stop > end)
@@ -135,12 +136,10 @@ int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t c
             stop = (page + run) * pb;
         else if (run == 0)
             s = PAGE_UNKNOWN;   /* past the LUN: never zero from the map */
-        if (s == PAGE_ALLOCATED)
-            add(&b, PIECE_BACKEND, pos, stop - pos);
-        else if (s == PAGE_UNALLOCATED && in->trust_unallocated)
+        if (s == PAGE_UNALLOCATED && in->trust_unallocated)
             add(&b, PIECE_ZERO, pos, stop - pos);
         else
-            add_undecided(&b, pos, stop);
+            add_answered(&b, pos, stop, s == PAGE_ALLOCATED ? PIECE_BACKEND : PIECE_UNKNOWN);
         if (b.unknown && in->may_query)
             break;
         pos = stop;

@@ -53,12 +53,14 @@ struct read_plan {
 };
 
 /*
- * A block reads as a zero segment if the map does not say ALLOCATED for its
- * page and either (trust_unallocated and the map says UNALLOCATED) or the
- * block lies in an answer extent.  Adjacent segments of one kind merge;
- * backend segments are split at max_xfer_blocks.  Writes at most cap
- * segments into out; returns 0, or -1 if cap was too small (out is then
- * unspecified).
+ * A block reads as a zero segment if it lies in an extent of this READ's
+ * own answer, or trust_unallocated and the map says UNALLOCATED for its
+ * page.  The answer decides even over ALLOCATED pages: it is fresh and
+ * race-filtered (no mutation in flight, or completed after the query was
+ * sent, is in it), while ALLOCATED is page-granular ("may hold data").
+ * Adjacent segments of one kind merge; backend segments are split at
+ * max_xfer_blocks.  Writes at most cap segments into out; returns 0, or -1
+ * if cap was too small (out is then unspecified).
  */
 int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t cap,
                    struct read_plan *plan);

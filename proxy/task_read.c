@@ -194,8 +194,11 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         /* at most two queries per READ in exclusive mode (the second when a
          * joined query's answer stopped short of it), one in verify mode */
         .may_query = t->queries_waited < (exclusive ? 2u : 1u),
-        .answer = ans,
-        .n_answer = n,
+        /* verify: this READ's own fresh answer decides, block by block;
+         * exclusive: the map does (the answer is in it already), so that
+         * every READ of a page gets the same plan */
+        .answer = exclusive ? NULL : ans,
+        .n_answer = exclusive ? 0 : n,
         .lba = t->ci.lba,
         .blocks = t->ci.nblocks,
         .max_xfer_blocks = l->max_xfer_blocks,

@@ -454,8 +454,7 @@ static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
         memset(S.in_ans + ans[i].lba, 1, ans[i].blocks);
     for (uint64_t b = lba; b < lba + blocks; b++) {
         enum page_state st = allocmap_get(S.map, b / S.pb);
-        bool zero = st != PAGE_ALLOCATED &&
-                    ((trust && st == PAGE_UNALLOCATED) || S.in_ans[b]);
+        bool zero = (trust && st == PAGE_UNALLOCATED) || S.in_ans[b];
         enum read_seg_kind kind = zero ? SEG_ZERO : SEG_BACKEND;
         struct read_seg *w = n_want > 0 ? &S.want[n_want - 1] : NULL;
 

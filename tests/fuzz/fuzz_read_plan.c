@@ -184,9 +184,8 @@ static void check_plan(const struct world *w, struct input *in, uint64_t lba, ui
             CHECK(g->kind == SEG_BACKEND && seg[i - 1].blocks == pi.max_xfer_blocks);
         for (uint64_t x = g->lba; x < g->lba + g->blocks; x++) {
             enum page_state s = allocmap_get(w->map, x / w->pb);
-            bool zero = s != PAGE_ALLOCATED
-                        && ((pi.trust_unallocated && s == PAGE_UNALLOCATED)
-                            || in_answer(ans, n, valid, x));
+            bool zero = (pi.trust_unallocated && s == PAGE_UNALLOCATED)
+                        || in_answer(ans, n, valid, x);
             CHECK(zero == (g->kind == SEG_ZERO));
             nzero += zero;
         }
