@@ -458,11 +458,10 @@ isp_start_proxy_cache() {
     "stats 127.0.0.1:$stats -> tgtd 127.0.0.1:$TGT_PORT"
 }
 
-# isp_setup_cache COHERENCE [VAR=VALUE]...: a private tgtd, a LUN of ISP_IMG_SIZE
-# built by isp_make_layout_image (ext4 + raw patterns + page-cutting extents, a
-# layout that does not depend on the page cache), isp_start_proxy_cache in front.
-# Sets what isp_setup and isp_start_proxy_cache set.
-isp_setup_cache() {
+# isp_start_layout_backend: a private tgtd serving, as target 1 (BACKEND_IQN), a LUN
+# of ISP_IMG_SIZE built by isp_make_layout_image. Sets ISP_IMG and what
+# isp_start_tgtd sets.
+isp_start_layout_backend() {
   isp_require_root
   command -v python3 >/dev/null || isp_fail "python3 not found"
   command -v curl >/dev/null || isp_fail "curl not found"
@@ -470,6 +469,14 @@ isp_setup_cache() {
   ISP_IMG=$ISP_WORK/lun1.img
   isp_make_layout_image "$ISP_IMG" "$ISP_IMG_SIZE"
   isp_tgt_add_target 1 "$BACKEND_IQN" "$ISP_IMG"
+}
+
+# isp_setup_cache COHERENCE [VAR=VALUE]...: a private tgtd, a LUN of ISP_IMG_SIZE
+# built by isp_make_layout_image (ext4 + raw patterns + page-cutting extents, a
+# layout that does not depend on the page cache), isp_start_proxy_cache in front.
+# Sets what isp_setup and isp_start_proxy_cache set.
+isp_setup_cache() {
+  isp_start_layout_backend
   isp_start_proxy_cache "$@"
   if ((ISP_DIRECT)); then PROXY_IQN=$BACKEND_IQN; else PROXY_IQN=$ISP_PROXY_IQN_DEFAULT; fi
   URL_DIRECT=iscsi://127.0.0.1:$TGT_PORT/$BACKEND_IQN/$ISP_LUN

@@ -41,13 +41,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-isp_require_root
-command -v python3 >/dev/null || isp_fail "python3 not found"
-command -v curl >/dev/null || isp_fail "curl not found"
-isp_start_tgtd
-ISP_IMG=$ISP_WORK/lun1.img
-isp_make_layout_image "$ISP_IMG" "$ISP_IMG_SIZE"
-isp_tgt_add_target 1 "$BACKEND_IQN" "$ISP_IMG"
+isp_start_layout_backend
 
 S=$ISP_IMG_SIZE PAGE=$((64 << 10))
 OVERHEAD_PER_CMD=512        # bytes tgtd read()s per command besides LUN data (see above)

@@ -19,13 +19,7 @@ set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-isp_require_root
-command -v python3 >/dev/null || isp_fail "python3 not found"
-command -v curl >/dev/null || isp_fail "curl not found"
-isp_start_tgtd
-ISP_IMG=$ISP_WORK/lun1.img
-isp_make_layout_image "$ISP_IMG" "$ISP_IMG_SIZE"
-isp_tgt_add_target 1 "$BACKEND_IQN" "$ISP_IMG"
+isp_start_layout_backend
 isp_start_proxy_cache verify
 URL_DIRECT=iscsi://127.0.0.1:$TGT_PORT/$BACKEND_IQN/$ISP_LUN
 K=1024 M=$((1024 * 1024)) PAGE=$((64 * 1024))
