@@ -24,7 +24,8 @@ SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 # Files that use sockets or the event loop; everything else is pure and is
 # linked into unit tests and fuzzers.
 DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/conn*.c proxy/session*.c proxy/task*.c \
-                 proxy/backend*.c proxy/lun*.c proxy/server*.c proxy/stats*.c proxy/main.c))
+                 proxy/backend*.c proxy/lun*.c proxy/server*.c proxy/stats*.c proxy/health*.c \
+                 proxy/main.c))
 MAIN_SRC    := proxy/main.c
 PURE_SRCS   := $(filter-out $(DAEMON_SRCS) $(MAIN_SRC),$(wildcard proxy/*.c scsi/*.c conf/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)

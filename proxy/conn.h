@@ -63,6 +63,7 @@ struct task {
     uint8_t cdb_len;
     struct iobuf *buf;      /* EDTL bytes: READ target, WRITE gather buffer */
     struct scsi_task *stask;/* libiscsi's task while at the backend */
+    uint64_t sent_us;       /* when it went to the backend (latency histogram) */
     /* WRITE data collection (DataPDUInOrder=Yes, DataSequenceInOrder=Yes). */
     uint32_t received;      /* next expected buffer offset */
     bool unsolicited_open;  /* unsolicited Data-Out may still come */

@@ -9,6 +9,7 @@
 #include <event2/bufferevent.h>
 
 #include "backend.h"
+#include "health.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
@@ -92,7 +93,10 @@ static void backend_login_done(void *arg, uint16_t status, const char *err)
         log_warn("%s: backend %s login to %s failed (status 0x%04x: %s)", c->peer,
                  c->target->backend_portal.host, c->target->backend_target,
                  (unsigned)status, err ? err : "-");
+        if (status == ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE)
+            health_note(c->proxy, c->target, false, err);
     } else {
+        health_note(c->proxy, c->target, true, NULL);
         log_info("%s: backend session to %s up for initiator %s", c->peer,
                  c->target->backend_target, iscsi_login_params(c->login)->initiator_name);
     }

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 #include "conn.h"
@@ -21,6 +22,27 @@
 #define MAX_PAGE_BYTES       (16u * 1024 * 1024)
 #define MAX_SPLIT_BYTES      (8u * 1024 * 1024)  /* when the backend reports no limit */
 #define PROBE_MAX_RETRIES    3
+
+const uint64_t lun_latency_bounds_us[LUN_LATENCY_BUCKETS] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000, 10000000,
+};
+
+void lun_observe_latency(struct lun *l, uint64_t us)
+{
+    size_t i = 0;
+    while (i < LUN_LATENCY_BUCKETS && us > lun_latency_bounds_us[i])
+        i++;
+    l->latency.bucket[i]++;
+    l->latency.count++;
+    l->latency.sum_us += us;
+}
+
+uint64_t lun_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number)
 {

@@ -52,6 +52,15 @@ struct lun_counters {
     uint64_t invalidations;         /* whole-LUN invalidations */
 };
 
+/* Backend command latency, a Prometheus histogram (upper bounds in µs). */
+#define LUN_LATENCY_BUCKETS 11
+extern const uint64_t lun_latency_bounds_us[LUN_LATENCY_BUCKETS];
+struct lun_latency {
+    uint64_t bucket[LUN_LATENCY_BUCKETS + 1];   /* last: above every bound */
+    uint64_t count;
+    uint64_t sum_us;
+};
+
 struct lun {
     TAILQ_ENTRY(lun) link;
     struct proxy *proxy;
@@ -76,6 +85,7 @@ struct lun {
     TAILQ_HEAD(, task) probe_waiters; /* READs that arrived while probing */
     unsigned probe_retries;
     struct lun_counters n;
+    struct lun_latency latency;     /* commands sent to the backend for this LUN */
 };
 TAILQ_HEAD(lun_list, lun);
 
@@ -106,6 +116,11 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
  * Returns true if the status was a unit attention. */
 bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
                                const struct scsi_task *st);
+
+/* A backend command for this LUN took `us` microseconds. */
+void lun_observe_latency(struct lun *l, uint64_t us);
+/* Microseconds on the monotonic clock, for latency measurements. */
+uint64_t lun_now_us(void);
 
 static inline bool lun_zero_serving(const struct lun *l)
 {

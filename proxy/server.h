@@ -31,7 +31,8 @@ struct proxy {
     struct conn_list conns;
     struct lun_list luns;
     struct proxy_counters n;
-    struct evhttp *stats_http;       /* NULL when stats_listen is empty */           /* every backend LUN reached, kept for the proxy's life */
+    struct evhttp *stats_http;       /* NULL when stats_listen is empty */
+    struct health *health;           /* backend checks for /healthz */           /* every backend LUN reached, kept for the proxy's life */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "allocmap.h"
+#include "health.h"
 #include "log.h"
 #include "lun.h"
 #include "server.h"
@@ -148,6 +149,29 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
                                 "state=\"%s\"} %" PRIu64 "\n", l->target->name, l->number,
                                 state_names[s], st.pages[s]);
     }
+    metric_head(b, "backend_command_duration_seconds",
+                "Commands sent to the backend, by time to their status.", "histogram");
+    TAILQ_FOREACH(l, &p->luns, link) {
+        uint64_t cumulative = 0;
+        for (int i = 0; i <= LUN_LATENCY_BUCKETS; i++) {
+            cumulative += l->latency.bucket[i];
+            if (i < LUN_LATENCY_BUCKETS)
+                evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_bucket{"
+                                    "target=\"%s\",lun=\"%u\",le=\"%g\"} %" PRIu64 "\n",
+                                    l->target->name, l->number,
+                                    (double)lun_latency_bounds_us[i] / 1e6, cumulative);
+            else
+                evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_bucket{"
+                                    "target=\"%s\",lun=\"%u\",le=\"+Inf\"} %" PRIu64 "\n",
+                                    l->target->name, l->number, cumulative);
+        }
+        evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_sum{target=\"%s\","
+                            "lun=\"%u\"} %.6f\n", l->target->name, l->number,
+                            (double)l->latency.sum_us / 1e6);
+        evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_count{target=\"%s\","
+                            "lun=\"%u\"} %" PRIu64 "\n", l->target->name, l->number,
+                            l->latency.count);
+    }
     metric_head(b, "cache_memory_bytes", "Memory of the allocation cache.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link) {
         struct allocmap_stats st = { { 0, 0, 0 }, 0 };
@@ -172,6 +196,9 @@ static json_t *lun_json(const struct lun *l)
         }
         json_object_set_new(counters, key, json_integer((json_int_t)counter_at(l, lm->offset)));
     }
+    json_object_set_new(counters, "backend_commands_total", json_integer((json_int_t)l->latency.count));
+    json_object_set_new(counters, "backend_command_seconds_total",
+                        json_real((double)l->latency.sum_us / 1e6));
     json_t *o = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o}", "target", l->target->name,
                           "lun", (json_int_t)l->number, "state", lun_state_name(l),
                           "reason", l->why, "coherence", conf_coherence_name(l->coherence),
@@ -234,6 +261,23 @@ static void handle_metrics(struct evhttp_request *req, void *arg)
     evbuffer_free(b);
 }
 
+/* 200 when every listener and every backend is up, else 503 with the reasons. */
+static void handle_healthz(struct evhttp_request *req, void *arg)
+{
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        evhttp_send_error(req, HTTP_INTERNAL, NULL);
+        return;
+    }
+    bool ok = health_ok(arg, b);
+    if (ok)
+        evbuffer_add_printf(b, "ok\n");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; charset=utf-8");
+    evhttp_send_reply(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, ok ? "OK" : "Service Unavailable", b);
+    evbuffer_free(b);
+}
+
 static void handle_stats(struct evhttp_request *req, void *arg)
 {
     char *text = render_json(arg);
@@ -258,24 +302,28 @@ int stats_start(struct proxy *p)
 
     if (!p->conf->stats_enabled)
         return 0;
+    if (health_start(p) < 0)
+        return -1;
     p->stats_http = evhttp_new(p->base);
     if (!p->stats_http)
         return -1;
     evhttp_set_allowed_methods(p->stats_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
     evhttp_set_cb(p->stats_http, "/metrics", handle_metrics, p);
     evhttp_set_cb(p->stats_http, "/stats", handle_stats, p);
+    evhttp_set_cb(p->stats_http, "/healthz", handle_healthz, p);
     const char *host = strcmp(a->host, "*") == 0 ? "0.0.0.0" : a->host;
     if (evhttp_bind_socket(p->stats_http, host, (uint16_t)strtoul(a->port, NULL, 10)) < 0) {
         log_error("stats_listen %s:%s: cannot listen", a->host, a->port);
         return -1;
     }
-    log_info("stats on http://%s%s%s:%s/metrics and /stats", strchr(host, ':') ? "[" : "", host,
+    log_info("stats on http://%s%s%s:%s/metrics, /stats and /healthz", strchr(host, ':') ? "[" : "", host,
              strchr(host, ':') ? "]" : "", a->port);
     return 0;
 }
 
 void stats_stop(struct proxy *p)
 {
+    health_stop(p);
     if (p->stats_http) {
         evhttp_free(p->stats_http);
         p->stats_http = NULL;

@@ -1,7 +1,8 @@
 /*
  * The stats endpoint on stats_listen, served by libevent's evhttp on the
  * proxy's own loop: /metrics (Prometheus text exposition format), /stats
- * (the same figures as JSON).  Never secrets, never initiator data.
+ * (the same figures as JSON), /healthz (200, or 503 with the reasons).
+ * Never secrets, never initiator data.
  */
 #ifndef ISP_STATS_H
 #define ISP_STATS_H

@@ -18,6 +18,7 @@ struct read_part {
     struct task *t;
     struct iobuf *buf;
     struct scsi_task *stask;
+    uint64_t sent_us;
     bool done;
 };
 
@@ -118,6 +119,8 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
     (void)data;
     p->done = true;
     t->parts_pending--;
+    if (status == SCSI_STATUS_GOOD)
+        lun_observe_latency(t->lun, lun_now_us() - p->sent_us);
     if (status != SCSI_STATUS_GOOD) {
         t->parts_failed = true;
         if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
@@ -162,6 +165,7 @@ static void task_read_execute(struct task *t)
         p->stask = p->buf ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)len) : NULL;
         if (p->stask)
             scsi_task_add_data_in_buffer(p->stask, (int)len, p->buf->data);
+        p->sent_us = lun_now_us();
         if (!p->stask ||
             backend_submit(t->conn->backend, t->lun_no, p->stask, NULL, part_done, p) < 0) {
             p->done = true;
