@@ -35,7 +35,7 @@ HDRS        := $(wildcard proxy/*.h scsi/*.h conf/*.h tests/unit/*.h)
 BIN := build/iscsi-sparse-proxy
 
 .PHONY: all check unit unit-san conf-golden integration integration-san fuzz demo bench \
-        install deps clean lint
+        install install-check deps clean lint
 all: $(BIN)
 
 # Keep object files make would treat as intermediates (unit test objects).
@@ -80,7 +80,7 @@ integration-san: build/iscsi-sparse-proxy-san
 
 check: deps
 	$(MAKE) $(BIN) build/iscsi-sparse-proxy-san
-	$(MAKE) lint unit unit-san conf-golden
+	$(MAKE) lint unit unit-san conf-golden install-check
 	$(MAKE) integration-san
 	$(MAKE) integration
 
@@ -103,9 +103,29 @@ demo: deps $(BIN)
 bench: deps $(BIN)
 	tests/bench/bench.sh $(BIN)
 
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+CONFDIR    ?= /etc/iscsi-sparse-proxy
+
+# The binary, a hardened systemd unit, its dedicated user (sysusers.d), the
+# man pages, and the example configuration (an existing one is kept).
 install: $(BIN)
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/iscsi-sparse-proxy
-	install -D -m 0644 iscsi-sparse-proxy.conf $(DESTDIR)/etc/iscsi-sparse-proxy/iscsi-sparse-proxy.conf
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/iscsi-sparse-proxy
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(SBINDIR)|g' dist/iscsi-sparse-proxy.service \
+	  > $(DESTDIR)$(UNITDIR)/iscsi-sparse-proxy.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/iscsi-sparse-proxy.service
+	install -D -m 0644 dist/iscsi-sparse-proxy.sysusers \
+	  $(DESTDIR)$(SYSUSERSDIR)/iscsi-sparse-proxy.conf
+	install -D -m 0644 dist/iscsi-sparse-proxy.8 $(DESTDIR)$(MANDIR)/man8/iscsi-sparse-proxy.8
+	install -D -m 0644 dist/iscsi-sparse-proxy.conf.5 \
+	  $(DESTDIR)$(MANDIR)/man5/iscsi-sparse-proxy.conf.5
+	test -e $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.conf || \
+	  install -D -m 0644 iscsi-sparse-proxy.conf $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.conf
+install-check: $(BIN)
+	tests/install/run.sh
 
 clean:
 	rm -rf build

@@ -16,6 +16,7 @@ PKGS=(
   e2fsprogs                                       # mke2fs -d, debugfs, e2fsck
   iproute2 procps python3                         # ss, ps, the malformed-PDU client
   curl prometheus                                 # stats endpoint tests (promtool)
+  groff-base                                      # man page checks (make install-check)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
