@@ -52,6 +52,7 @@ struct conf {
     uint32_t backend_timeout;       /* seconds for backend login/commands, default 30 */
     bool immediate_data;            /* our ImmediateData (AND); default yes */
     bool initial_r2t;               /* our InitialR2T (OR); default no */
+    uint32_t shutdown_timeout;      /* seconds initiators get to log out at SIGTERM, default 10 */
     struct conf_target *targets;
     size_t n_targets;
 };

@@ -13,7 +13,7 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "listen", "stats_listen", "log_level", "log", "session_memory_budget", "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
-    "initial_r2t",
+    "initial_r2t", "shutdown_timeout",
 };
 
 const char *const conf_tkey_names[TK_COUNT] = {
@@ -36,6 +36,7 @@ static const struct numkey numkeys[] = {
     { PK_NOP_INTERVAL, false, 0, 3600 },
     { PK_NOP_TIMEOUT, false, 1, 3600 },
     { PK_BACKEND_TIMEOUT, false, 1, 3600 },
+    { PK_SHUTDOWN_TIMEOUT, false, 0, 3600 },
 };
 
 /* Store a range-checked numeric value. */
@@ -50,6 +51,7 @@ static void store_num(struct conf *c, enum pkey k, uint64_t v)
     case PK_NOP_INTERVAL: c->nop_interval = (uint32_t)v; break;
     case PK_NOP_TIMEOUT: c->nop_timeout = (uint32_t)v; break;
     case PK_BACKEND_TIMEOUT: c->backend_timeout = (uint32_t)v; break;
+    case PK_SHUTDOWN_TIMEOUT: c->shutdown_timeout = (uint32_t)v; break;
     default: break;
     }
 }
@@ -312,6 +314,7 @@ void conf_set_defaults(struct conf *c)
     c->first_burst_length = 262144;
     c->nop_interval = 30;
     c->immediate_data = true;
+    c->shutdown_timeout = 10;
     c->nop_timeout = 30;
     c->backend_timeout = 30;
 }

@@ -86,6 +86,7 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "backend_timeout = %u\n", c->backend_timeout);
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
+    fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }

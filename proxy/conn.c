@@ -351,7 +351,9 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    TAILQ_REMOVE(&c->proxy->conns, c, link);
+    struct proxy *p = c->proxy;
+
+    TAILQ_REMOVE(&p->conns, c, link);
     conn_login_teardown(c);
     backend_free(c->backend);   /* in-flight commands come back CANCELLED */
     c->backend = NULL;
@@ -363,6 +365,7 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
         event_free(c->nop_ev);
     free(c->text_buf);
     free(c);
+    proxy_conn_gone(p);
 }
 
 void conn_close(struct conn *c, const char *why)

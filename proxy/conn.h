@@ -206,6 +206,8 @@ void conn_login_teardown(struct conn *c);
 
 /* session.c */
 enum rx_result session_pdu(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs);
+/* Asynchronous Message, AsyncEvent 1: log out within `seconds`. */
+void session_request_logout(struct conn *c, unsigned seconds);
 
 /* task_mgmt.c */
 enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu);

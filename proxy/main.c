@@ -31,8 +31,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     log_info("signal %d: stopping", (int)sig);
-    proxy_stop(p);
-    event_base_loopexit(p->base, NULL);
+    proxy_shutdown(p);
 }
 
 int main(int argc, char **argv)

@@ -109,17 +109,61 @@ int proxy_listen(struct proxy *p)
     return 0;
 }
 
-void proxy_stop(struct proxy *p)
+static void close_all(struct proxy *p, const char *why)
 {
     struct conn *c;
 
+    TAILQ_FOREACH(c, &p->conns, link)
+        conn_close(c, why);
+    event_base_loopexit(p->base, NULL);     /* after the teardowns just queued */
+}
+
+static void shutdown_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct proxy *p = arg;
+
+    (void)fd;
+    (void)what;
+    log_warn("shutdown: initiators did not all log out within %u s; closing",
+             p->conf->shutdown_timeout);
+    close_all(p, "proxy stopping, logout timed out");
+}
+
+void proxy_shutdown(struct proxy *p)
+{
+    struct conn *c;
+    unsigned asked = 0;
+
+    if (p->stopping) {
+        close_all(p, "proxy stopping at once");
+        return;
+    }
+    p->stopping = true;
     for (size_t i = 0; i < p->n_listeners; i++) {
         evconnlistener_free(p->listeners[i]);
         p->listeners[i] = NULL;
     }
     p->n_listeners = 0;
-    TAILQ_FOREACH(c, &p->conns, link)
-        conn_close(c, "proxy stopping");
+    TAILQ_FOREACH(c, &p->conns, link) {
+        if (c->state == CONN_FFP && !c->params.discovery && p->conf->shutdown_timeout) {
+            session_request_logout(c, p->conf->shutdown_timeout);
+            asked++;
+        } else {
+            conn_close(c, "proxy stopping");
+        }
+    }
+    log_info("shutdown: asked %u initiator(s) to log out, waiting up to %u s", asked,
+             p->conf->shutdown_timeout);
+    struct timeval tv = { (time_t)p->conf->shutdown_timeout, 0 };
+    p->shutdown_ev = evtimer_new(p->base, shutdown_timeout_cb, p);
+    if (asked == 0 || !p->shutdown_ev || evtimer_add(p->shutdown_ev, &tv) < 0)
+        close_all(p, "proxy stopping");
+}
+
+void proxy_conn_gone(struct proxy *p)
+{
+    if (p->stopping && TAILQ_EMPTY(&p->conns))
+        event_base_loopexit(p->base, NULL);
 }
 
 void proxy_free(struct proxy *p)
@@ -128,6 +172,8 @@ void proxy_free(struct proxy *p)
         return;
     for (size_t i = 0; i < p->n_listeners; i++)
         evconnlistener_free(p->listeners[i]);
+    if (p->shutdown_ev)
+        event_free(p->shutdown_ev);
     free(p->listeners);
     lun_free_all(p);
     free(p->target_names);

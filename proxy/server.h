@@ -32,7 +32,9 @@ struct proxy {
     struct lun_list luns;
     struct proxy_counters n;
     struct evhttp *stats_http;       /* NULL when stats_listen is empty */
-    struct health *health;           /* backend checks for /healthz */           /* every backend LUN reached, kept for the proxy's life */
+    struct health *health;           /* backend checks for /healthz */
+    bool stopping;
+    struct event *shutdown_ev;       /* shutdown_timeout */           /* every backend LUN reached, kept for the proxy's life */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;
@@ -44,8 +46,13 @@ struct proxy {
 struct proxy *proxy_new(struct event_base *base, struct conf *conf);
 /* Open every listen portal; -1 (logged) if any fails. */
 int proxy_listen(struct proxy *p);
-/* Stop accepting and close every connection (torn down on the next loop turn). */
-void proxy_stop(struct proxy *p);
+/* SIGTERM / SIGINT: stop accepting, ask every logged-in initiator to log out
+ * (Asynchronous Message), close the other connections, and end the loop
+ * when no connection is left or shutdown_timeout has passed.  A second call
+ * closes everything at once. */
+void proxy_shutdown(struct proxy *p);
+/* A connection is gone (called from its teardown). */
+void proxy_conn_gone(struct proxy *p);
 /* Free what is left once the loop has run the teardowns. */
 void proxy_free(struct proxy *p);
 /* A fresh non-zero session handle. */

@@ -146,6 +146,19 @@ static enum rx_result session_logout(struct conn *c, const struct rx_pdu *pdu)
     return RX_DONE;
 }
 
+/* RFC 7143 11.9.1, AsyncEvent 1: the target requests a Logout; Parameter3 is
+ * the time the initiator has before the target drops the connection. */
+void session_request_logout(struct conn *c, unsigned seconds)
+{
+    struct iscsi_pdu_hdr a = { .opcode = ISCSI_OP_ASYNC_MSG, .flags = ISCSI_FLAG_FINAL,
+                               .itt = ISCSI_RESERVED_TAG };
+
+    a.u.async_msg.event = 1;
+    a.u.async_msg.param3 = (uint16_t)(seconds > 0xffff ? 0xffff : seconds);
+    conn_stamp_sn(c, &a, true);
+    conn_send(c, &a, NULL, 0, NULL);
+}
+
 enum rx_result session_pdu(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs)
 {
     const struct iscsi_pdu_hdr *h = &pdu->hdr;

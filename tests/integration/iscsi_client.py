@@ -192,6 +192,20 @@ class Session:
         self.send(self.data_out_bhs(itt, 0, len(data), ttt=ttt), data, corrupt_data_digest)
         return itt
 
+    def logout(self):
+        """Logout (close the session); returns the Logout Response's response code."""
+        itt = self.next_itt()
+        bhs = bytearray(48)
+        bhs[0] = 0x46                                  # Logout Request, I bit
+        bhs[1] = 0x80                                  # reason 0: close the session
+        struct.pack_into(">I", bhs, 16, itt)
+        struct.pack_into(">II", bhs, 24, self.cmdsn, self.expstatsn)
+        self.send(bytes(bhs))
+        while True:
+            p = self.recv()
+            if p.opcode == 0x26 and p.itt == itt:
+                return p.bhs[2]
+
     def nop_out(self, itt, ttt=RESERVED, data=b"", immediate=True):
         bhs = bytearray(48)
         bhs[0] = 0x00 | (0x40 if immediate else 0)

@@ -323,6 +323,21 @@ isp_start_proxy() {
   isp_log "proxy pid $PROXY_PID on 127.0.0.1:$port -> tgtd 127.0.0.1:$TGT_PORT"
 }
 
+# isp_proxy_exited PID: for tests where the proxy exiting is the point. Waits
+# for it (bounded by isp_wait_gone before), prints its exit status, fails on a
+# sanitizer report in its log, and takes it off the list the cleanup stops.
+isp_proxy_exited() {
+  local pid=$1 i rc=0 san
+  wait "$pid" 2>/dev/null || rc=$?
+  for i in "${!_ISP_PROXY_PIDS[@]}"; do
+    [[ "${_ISP_PROXY_PIDS[$i]}" == "$pid" ]] || continue
+    san=$(_isp_sanitizer_report "${_ISP_PROXY_LOGS[$i]}") || true
+    [[ -z "$san" ]] || { printf '%s\n' "$san" >&2; isp_fail "sanitizer report in the proxy log"; }
+    unset '_ISP_PROXY_PIDS[i]' '_ISP_PROXY_LOGS[i]'
+  done
+  echo "$rc"
+}
+
 # isp_proxy_alive WHAT: fail if the proxy has died (no-op in direct mode).
 isp_proxy_alive() {
   ((ISP_DIRECT)) && return 0
