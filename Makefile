@@ -25,7 +25,9 @@ SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 # linked into unit tests and fuzzers.
 DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/conn*.c proxy/session*.c proxy/task*.c \
                  proxy/backend*.c proxy/lun*.c proxy/server*.c proxy/stats*.c proxy/health*.c \
-                 proxy/main.c))
+                 proxy/dashboard*.c proxy/main.c))
+# The dashboard page, embedded into the daemon (xxd -i).
+GEN_SRCS    := build/gen/dashboard_html.c
 MAIN_SRC    := proxy/main.c
 PURE_SRCS   := $(filter-out $(DAEMON_SRCS) $(MAIN_SRC),$(wildcard proxy/*.c scsi/*.c conf/*.c))
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -51,9 +53,19 @@ build/san/%.o: %.c $(HDRS)
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-$(BIN): $(call objs,plain,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS))
+build/gen/dashboard_html.c: proxy/dashboard.html
+	@mkdir -p $(dir $@)
+	xxd -i -n dashboard_html $< > $@
+build/plain/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) -c $< -o $@
+build/san/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 $(OPT) -c $< -o $@
+
+$(BIN): $(call objs,plain,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS) $(GEN_SRCS))
 	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
-build/iscsi-sparse-proxy-san: $(call objs,san,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS))
+build/iscsi-sparse-proxy-san: $(call objs,san,$(MAIN_SRC) $(DAEMON_SRCS) $(PURE_SRCS) $(GEN_SRCS))
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 # ---- unit tests (cmocka): each tests/unit/test_X.c is one binary -------------

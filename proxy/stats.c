@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "allocmap.h"
+#include "dashboard.h"
 #include "health.h"
 #include "log.h"
 #include "lun.h"
@@ -182,6 +183,31 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
     }
 }
 
+/* The allocation map along the LUN in at most MAP_CELLS cells, one letter a
+ * cell: 'a' all allocated, 'u' all unallocated, 'k' all unknown, 'm' mixed.
+ * O(state runs), so a large uniform map costs little. */
+#define MAP_CELLS 256
+static void map_summary(const struct allocmap *m, char out[MAP_CELLS + 1])
+{
+    static const char letter[3] = { 'k', 'a', 'u' };
+    uint64_t pages = allocmap_pages(m);
+    uint64_t cells = pages < MAP_CELLS ? pages : MAP_CELLS;
+
+    for (uint64_t i = 0; i < cells; i++) {
+        uint64_t p = pages * i / cells, end = pages * (i + 1) / cells, run;
+        int seen = -1;
+        while (p < end) {
+            enum page_state s = allocmap_run(m, p, end - p, &run);
+            if (run == 0)
+                break;
+            seen = seen < 0 || seen == (int)s ? (int)s : 3;
+            p += run;
+        }
+        out[i] = seen < 0 ? 'k' : seen == 3 ? 'm' : letter[seen];
+    }
+    out[cells] = '\0';
+}
+
 static json_t *lun_json(const struct lun *l)
 {
     json_t *counters = json_object();
@@ -205,7 +231,10 @@ static json_t *lun_json(const struct lun *l)
                           "counters", counters);
     if (l->map) {
         struct allocmap_stats st;
+        char map[MAP_CELLS + 1];
         allocmap_stats(l->map, &st);
+        map_summary(l->map, map);
+        json_object_set_new(o, "map", json_string(map));
         json_object_set_new(o, "cache", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "block_size", (json_int_t)l->block_size, "blocks", (json_int_t)l->n_blocks,
             "page_blocks", (json_int_t)l->page_blocks,
@@ -311,12 +340,13 @@ int stats_start(struct proxy *p)
     evhttp_set_cb(p->stats_http, "/metrics", handle_metrics, p);
     evhttp_set_cb(p->stats_http, "/stats", handle_stats, p);
     evhttp_set_cb(p->stats_http, "/healthz", handle_healthz, p);
+    evhttp_set_cb(p->stats_http, "/", dashboard_handle, p);
     const char *host = strcmp(a->host, "*") == 0 ? "0.0.0.0" : a->host;
     if (evhttp_bind_socket(p->stats_http, host, (uint16_t)strtoul(a->port, NULL, 10)) < 0) {
         log_error("stats_listen %s:%s: cannot listen", a->host, a->port);
         return -1;
     }
-    log_info("stats on http://%s%s%s:%s/metrics, /stats and /healthz", strchr(host, ':') ? "[" : "", host,
+    log_info("stats and dashboard on http://%s%s%s:%s/ (/metrics, /stats, /healthz)", strchr(host, ':') ? "[" : "", host,
              strchr(host, ':') ? "]" : "", a->port);
     return 0;
 }

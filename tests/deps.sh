@@ -17,6 +17,8 @@ PKGS=(
   iproute2 procps python3                         # ss, ps, the malformed-PDU client
   curl prometheus                                 # stats endpoint tests (promtool)
   groff-base                                      # man page checks (make install-check)
+  xxd                                             # embeds the dashboard page
+  chromium                                        # dashboard test (headless)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
