@@ -36,6 +36,9 @@ HDRS        := $(wildcard proxy/*.h scsi/*.h conf/*.h tests/unit/*.h)
 
 BIN := build/iscsi-sparse-proxy
 
+# Recursive makes stay quiet, so a run ends with its test summary line.
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all check unit unit-san conf-golden integration integration-san fuzz demo bench \
         install install-check deps clean lint
 all: $(BIN)
