@@ -5,9 +5,12 @@
  *                 NOP-In keepalive, lifecycle
  *   conn_login.c  login phase: feeds iscsi_login, logs in to the backend
  *   session.c     Full Feature Phase: CmdSN window, NOP-Out, Text, Logout,
- *                 Task Management, SNACK, Reject
+ *                 SNACK, Reject, the Async Message asking for a logout
  *   task.c        SCSI commands: Data-Out / R2T, backend submit, Data-In,
- *                 SCSI Response
+ *                 SCSI Response, unit attentions kept for the initiator
+ *   task_mgmt.c   Task Management Functions mapped to the backend
+ *   task_cache.c  what the allocation cache sees of every command
+ *   task_read.c   READs planned against the allocation cache
  */
 #ifndef ISP_CONN_H
 #define ISP_CONN_H

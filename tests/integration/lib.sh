@@ -338,6 +338,18 @@ isp_proxy_exited() {
   echo "$rc"
 }
 
+# isp_wait_output FILE TEXT PID WHAT: poll (10 s at most) until FILE, the output of
+# background process PID, contains TEXT; on failure print FILE and fail with WHAT.
+isp_wait_output() {
+  local file=$1 text=$2 pid=$3 i
+  for ((i = 0; i < 100; i++)); do
+    grep -qs "$text" "$file" && return 0
+    isp_alive "$pid" || break
+    sleep 0.1
+  done
+  grep -qs "$text" "$file" || { cat "$file" >&2 2>/dev/null || true; isp_fail "$4"; }
+}
+
 # isp_proxy_alive WHAT: fail if the proxy has died (no-op in direct mode).
 isp_proxy_alive() {
   ((ISP_DIRECT)) && return 0

@@ -26,12 +26,7 @@ LOSS_INI=iqn.2026-11.org.example:backend-loss
 python3 "$(dirname "$0")/frontend_protocol.py" 127.0.0.1 "$PROXY_PORT" "$PROXY_IQN" \
   "$LOSS_INI" backend-loss >"$ISP_WORK/loss.out" 2>&1 &
 LOSS_PID=$!
-for ((i = 0; i < 100; i++)); do
-  grep -qs "logged in" "$ISP_WORK/loss.out" && break
-  isp_alive "$LOSS_PID" || break
-  sleep 0.1
-done
-grep -q "logged in" "$ISP_WORK/loss.out" || { cat "$ISP_WORK/loss.out" >&2; isp_fail "backend-loss client did not log in"; }
+isp_wait_output "$ISP_WORK/loss.out" "logged in" "$LOSS_PID" "backend-loss client did not log in"
 sid=$(isp_tgtadm --op show --mode target |
   awk -v ini="$LOSS_INI" '/I_T nexus:/ { s = $3 } $1 == "Initiator:" && $2 == ini { id = s } END { print id }')
 [[ -n "$sid" ]] || isp_fail "no backend session of $LOSS_INI on tgtd"

@@ -21,12 +21,7 @@ run_case() { # run_case obey|ignore: start a client, SIGTERM the proxy, check bo
   python3 "$here/shutdown_client.py" 127.0.0.1 "$PROXY_PORT" "$PROXY_IQN" \
     "$ISP_INITIATOR" "$mode" "$TIMEOUT" >"$out" 2>&1 &
   cpid=$!
-  for ((i = 0; i < 100; i++)); do
-    grep -qs "logged in" "$out" && break
-    isp_alive "$cpid" || break
-    sleep 0.1
-  done
-  grep -qs "logged in" "$out" || { cat "$out" >&2; isp_fail "$mode: the client did not log in"; }
+  isp_wait_output "$out" "logged in" "$cpid" "$mode: the client did not log in"
   start=$SECONDS
   kill -TERM "$PROXY_PID"
   wait "$cpid" || rc=$?
