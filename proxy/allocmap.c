@@ -2,8 +2,10 @@
  * The allocation cache's page-state map (allocmap.h).  Two levels: a
  * top-level array of chunks, each either uniform (one state byte, no page
  * memory) or detailed (2 bits per page, packed 32 pages to a 64-bit word,
- * plus per-state counters).  A detailed chunk that becomes all one state is
- * freed back to uniform after every change.
+ * plus per-state counters, plus the zero-granule masks of its PARTIAL pages,
+ * granule_masks.h).  A detailed chunk that becomes all one state (other
+ * than PARTIAL, which needs its masks) is freed back to uniform after every
+ * change.
  *
  * Chunk size: 2^16 pages.  A detailed chunk then costs 16 KiB of bits (+16
  * bytes of counters) and covers 4 GiB at 64 KiB pages, while the top level
@@ -15,20 +17,24 @@
  * When per-page memory cannot be had (malloc fails or the detail limit is
  * reached) each operation falls to its safe side: marking makes the whole
  * chunk ALLOCATED, learning is skipped, forgetting makes the chunk UNKNOWN.
+ * Mask memory counts against the same limit.
  * Pure: no I/O.
  */
 #include <stdlib.h>
 
 #include "allocmap.h"
+#include "granule_masks.h"
 
 #define CHUNK_SHIFT 16
 #define CHUNK_PAGES (UINT64_C(1) << CHUNK_SHIFT)
 #define WORD_PAGES 32u
 #define LO_BITS UINT64_C(0x5555555555555555)   /* low bit of every 2-bit field */
 #define STATE_BIT(s) (1u << (s))
+#define GRANULES_LOG2 4         /* 16 granules a page: a 16-bit mask */
 
 struct detail {
-    uint32_t count[3];          /* pages of the chunk per enum page_state */
+    uint32_t count[PAGE_STATES];    /* pages of the chunk per enum page_state */
+    struct granule_masks masks;     /* one per PARTIAL page */
     uint64_t word[];            /* 2 bits per page, page i at bits 2*(i%32) */
 };
 
@@ -38,7 +44,8 @@ struct allocmap {
     size_t nchunks;
     uint32_t page_blocks;
     unsigned page_shift;
-    size_t detail_bytes;        /* sum of the detailed chunks' sizes */
+    unsigned granule_shift;     /* log2 of blocks per granule */
+    size_t detail_bytes;        /* the detailed chunks' sizes and masks */
     size_t detail_limit;
     struct detail **detail;     /* per chunk; NULL: uniform */
     uint8_t *uniform;           /* per chunk: the state when uniform */
@@ -95,8 +102,10 @@ static struct detail *detail_new(struct allocmap *m, size_t c)
     struct detail *d = malloc(sz);
     if (d == NULL)
         return NULL;
-    d->count[0] = d->count[1] = d->count[2] = 0;
+    for (unsigned k = 0; k < PAGE_STATES; k++)
+        d->count[k] = 0;
     d->count[s] = cp;
+    d->masks = (struct granule_masks){ 0 };
     for (uint32_t i = 0; i < (cp + WORD_PAGES - 1) / WORD_PAGES; i++)
         d->word[i] = pattern(s);
     m->detail[c] = d;
@@ -104,11 +113,21 @@ static struct detail *detail_new(struct allocmap *m, size_t c)
     return d;
 }
 
+/* Pages [lo, hi) of a detailed chunk leave PARTIAL: drop their masks. */
+static void masks_drop(struct allocmap *m, struct detail *d, uint32_t lo, uint32_t hi)
+{
+    m->detail_bytes -= granule_masks_bytes(&d->masks);
+    granule_masks_drop(&d->masks, lo, hi);
+    m->detail_bytes += granule_masks_bytes(&d->masks);
+}
+
 static void chunk_set_uniform(struct allocmap *m, size_t c, enum page_state s)
 {
     if (m->detail[c] != NULL) {
-        m->detail_bytes -= detail_size(chunk_pages(m, c));
-        free(m->detail[c]);
+        struct detail *d = m->detail[c];
+        m->detail_bytes -= detail_size(chunk_pages(m, c)) + granule_masks_bytes(&d->masks);
+        granule_masks_free(&d->masks);
+        free(d);
         m->detail[c] = NULL;
     }
     m->uniform[c] = (uint8_t)s;
@@ -125,7 +144,7 @@ static void detail_apply(struct detail *d, uint32_t lo, uint32_t hi, unsigned fr
         unsigned b = i == last ? (hi - 1) % WORD_PAGES + 1 : WORD_PAGES;
         uint64_t range = field_mask(a, b), w = d->word[i], sel = 0;
 
-        for (unsigned s = 0; s < 3; s++) {
+        for (unsigned s = 0; s < PAGE_STATES; s++) {
             if (!(from_mask & STATE_BIT(s)) || s == (unsigned)to)
                 continue;
             uint64_t hit = match(w, s) & range;
@@ -139,10 +158,21 @@ static void detail_apply(struct detail *d, uint32_t lo, uint32_t hi, unsigned fr
     }
 }
 
+/* A detailed chunk all in one state other than PARTIAL goes uniform. */
+static void collapse(struct allocmap *m, size_t c)
+{
+    for (unsigned s = 0; s < PAGE_PARTIAL; s++) {
+        if (m->detail[c]->count[s] == chunk_pages(m, c)) {
+            chunk_set_uniform(m, c, (enum page_state)s);
+            return;
+        }
+    }
+}
+
 /*
  * Pages [first, first + count) (within the LUN, count > 0) whose state is
- * in from_mask become `to`; fail is the chunk state to fall back to when
- * memory is short, or FALL_SKIP.
+ * in from_mask become `to` (never PARTIAL: see set_partial); fail is the
+ * chunk state to fall back to when memory is short, or FALL_SKIP.
  */
 static void apply(struct allocmap *m, uint64_t first, uint64_t count, unsigned from_mask,
                   enum page_state to, int fail)
@@ -172,14 +202,30 @@ static void apply(struct allocmap *m, uint64_t first, uint64_t count, unsigned f
                 continue;
             }
         }
+        if ((from_mask & STATE_BIT(PAGE_PARTIAL)) && d->count[PAGE_PARTIAL] > 0)
+            masks_drop(m, d, lo, hi);
         detail_apply(d, lo, hi, from_mask, to);
-        for (unsigned s = 0; s < 3; s++) {
-            if (d->count[s] == cp) {
-                chunk_set_uniform(m, c, (enum page_state)s);
-                break;
-            }
-        }
+        collapse(m, c);
     }
+}
+
+/* Page `page`, UNKNOWN or PARTIAL, becomes PARTIAL with these zero
+ * granules; skipped when memory is short. */
+static void set_partial(struct allocmap *m, uint64_t page, uint16_t zeros)
+{
+    size_t c = (size_t)(page >> CHUNK_SHIFT);
+    uint32_t off = (uint32_t)(page & (CHUNK_PAGES - 1));
+    struct detail *d = m->detail[c] != NULL ? m->detail[c] : detail_new(m, c);
+
+    if (d == NULL)
+        return;
+    size_t before = granule_masks_bytes(&d->masks);
+    size_t room = m->detail_bytes < m->detail_limit ? m->detail_limit - m->detail_bytes : 0;
+    if (granule_masks_set(&d->masks, (uint16_t)off, zeros, room) == 0) {
+        m->detail_bytes += granule_masks_bytes(&d->masks) - before;
+        detail_apply(d, off, off + 1, STATE_BIT(PAGE_UNKNOWN), PAGE_PARTIAL);
+    }
+    collapse(m, c);
 }
 
 /* Pages that [lba, lba + blocks) touches, even partly, clipped to the LUN. */
@@ -223,6 +269,7 @@ struct allocmap *allocmap_new(uint64_t lun_blocks, uint32_t page_blocks)
     m->page_blocks = page_blocks;
     while ((UINT32_C(1) << m->page_shift) != page_blocks)
         m->page_shift++;
+    m->granule_shift = m->page_shift > GRANULES_LOG2 ? m->page_shift - GRANULES_LOG2 : 0;
     m->pages = (lun_blocks >> m->page_shift) + ((lun_blocks & (page_blocks - 1)) != 0);
     uint64_t nchunks = ((m->pages - 1) >> CHUNK_SHIFT) + 1;
     m->detail_limit = SIZE_MAX;
@@ -244,8 +291,11 @@ void allocmap_free(struct allocmap *m)
 {
     if (m == NULL)
         return;
-    for (size_t c = 0; c < m->nchunks; c++)
+    for (size_t c = 0; c < m->nchunks; c++) {
+        if (m->detail[c] != NULL)
+            granule_masks_free(&m->detail[c]->masks);
         free(m->detail[c]);
+    }
     free(m->detail);
     free(m->uniform);
     free(m);
@@ -269,6 +319,19 @@ uint32_t allocmap_page_blocks(const struct allocmap *m)
 uint64_t allocmap_pages(const struct allocmap *m)
 {
     return m->pages;
+}
+
+uint32_t allocmap_granule_blocks(const struct allocmap *m)
+{
+    return UINT32_C(1) << m->granule_shift;
+}
+
+uint16_t allocmap_partial_zeros(const struct allocmap *m, uint64_t page)
+{
+    if (allocmap_get(m, page) != PAGE_PARTIAL)
+        return 0;
+    const struct detail *d = m->detail[page >> CHUNK_SHIFT];
+    return granule_masks_get(&d->masks, (uint16_t)(page & (CHUNK_PAGES - 1)));
 }
 
 enum page_state allocmap_get(const struct allocmap *m, uint64_t page)
@@ -332,7 +395,8 @@ void allocmap_mark_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
 {
     uint64_t first, count;
     if (touched(m, lba, blocks, &first, &count))
-        apply(m, first, count, STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_UNALLOCATED),
+        apply(m, first, count,
+              STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_UNALLOCATED) | STATE_BIT(PAGE_PARTIAL),
               PAGE_ALLOCATED, PAGE_ALLOCATED);
 }
 
@@ -340,15 +404,59 @@ void allocmap_forget_covered(struct allocmap *m, uint64_t lba, uint64_t blocks)
 {
     uint64_t first, count;
     if (covered(m, lba, blocks, &first, &count))
-        apply(m, first, count, STATE_BIT(PAGE_ALLOCATED) | STATE_BIT(PAGE_UNALLOCATED),
+        apply(m, first, count,
+              STATE_BIT(PAGE_ALLOCATED) | STATE_BIT(PAGE_UNALLOCATED) | STATE_BIT(PAGE_PARTIAL),
               PAGE_UNKNOWN, PAGE_UNKNOWN);
+}
+
+/* [lba, end) (clipped to the LUN) covers page `page` in part: the granules
+ * it covers whole read zeros.  Granules past the LUN's end count as zeros
+ * once one real granule does, as covered() counts the last page. */
+static void learn_partial(struct allocmap *m, uint64_t page, uint64_t lba, uint64_t end)
+{
+    uint64_t ps = page << m->page_shift;
+    uint64_t pe = min64(ps + m->page_blocks, m->lun_blocks);
+    unsigned granules = 1u << (m->page_shift - m->granule_shift);
+    uint16_t zeros = 0, past = 0;
+
+    if (granules < 2 || (lba <= ps && end >= pe))
+        return;
+    for (unsigned g = 0; g < granules; g++) {
+        uint64_t gs = ps + ((uint64_t)g << m->granule_shift);
+        uint64_t ge = min64(gs + allocmap_granule_blocks(m), pe);
+        if (gs >= pe)
+            past |= (uint16_t)(1u << g);
+        else if (gs >= lba && ge <= end)
+            zeros |= (uint16_t)(1u << g);
+    }
+    if (zeros == 0)
+        return;
+    enum page_state s = allocmap_get(m, page);
+    if (s == PAGE_PARTIAL)
+        zeros |= allocmap_partial_zeros(m, page);
+    else if (s != PAGE_UNKNOWN)
+        return;
+    zeros |= past;
+    if (zeros == (uint16_t)((1u << granules) - 1))
+        apply(m, page, 1, STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_PARTIAL), PAGE_UNALLOCATED,
+              FALL_SKIP);
+    else
+        set_partial(m, page, zeros);
 }
 
 void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
 {
     uint64_t first, count;
     if (covered(m, lba, blocks, &first, &count))
-        apply(m, first, count, STATE_BIT(PAGE_UNKNOWN), PAGE_UNALLOCATED, FALL_SKIP);
+        apply(m, first, count, STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_PARTIAL),
+              PAGE_UNALLOCATED, FALL_SKIP);
+    if (lba >= m->lun_blocks || blocks == 0)
+        return;
+    uint64_t end = lba + min64(blocks, m->lun_blocks - lba);
+    uint64_t fp = lba >> m->page_shift, lp = (end - 1) >> m->page_shift;
+    learn_partial(m, fp, lba, end);
+    if (lp != fp)
+        learn_partial(m, lp, lba, end);
 }
 
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
@@ -368,19 +476,21 @@ void allocmap_forget_unallocated(struct allocmap *m, uint64_t lba, uint64_t bloc
 {
     uint64_t first, count;
     if (touched(m, lba, blocks, &first, &count))
-        apply(m, first, count, STATE_BIT(PAGE_UNALLOCATED), PAGE_UNKNOWN, PAGE_UNKNOWN);
+        apply(m, first, count, STATE_BIT(PAGE_UNALLOCATED) | STATE_BIT(PAGE_PARTIAL),
+              PAGE_UNKNOWN, PAGE_UNKNOWN);
 }
 
 void allocmap_stats(const struct allocmap *m, struct allocmap_stats *out)
 {
-    out->pages[0] = out->pages[1] = out->pages[2] = 0;
+    for (unsigned s = 0; s < PAGE_STATES; s++)
+        out->pages[s] = 0;
     for (size_t c = 0; c < m->nchunks; c++) {
         const struct detail *d = m->detail[c];
         if (d == NULL) {
             out->pages[m->uniform[c]] += chunk_pages(m, c);
             continue;
         }
-        for (unsigned s = 0; s < 3; s++)
+        for (unsigned s = 0; s < PAGE_STATES; s++)
             out->pages[s] += d->count[s];
     }
     out->memory_bytes = sizeof(*m) + m->nchunks * (sizeof(*m->detail) + sizeof(*m->uniform))

@@ -5,6 +5,13 @@
  *   UNKNOWN      nothing known                    (READ: ask GET LBA STATUS)
  *   ALLOCATED    may hold data                    (READ: from the backend)
  *   UNALLOCATED  every block reads zeros now      (READ: zeros from the proxy)
+ *   PARTIAL      ALLOCATED, but an answer showed some of its granules (1/16
+ *                of a page, at least a block) read zeros (READ: zeros for
+ *                those in `exclusive` mode, the rest from the backend)
+ *
+ * PARTIAL keeps large pages from costing their whole size when extents are
+ * finer than a page (an aged filesystem on 64 KiB pages): it is made only
+ * from race-filtered answers, and every mutation turns it into ALLOCATED.
  *
  * Invariant: a page is UNALLOCATED only if every block of it reads zeros on
  * the backend.  The map only stores; the race rule lives in mutlog.c and the
@@ -26,7 +33,9 @@ enum page_state {
     PAGE_UNKNOWN = 0,
     PAGE_ALLOCATED = 1,
     PAGE_UNALLOCATED = 2,
+    PAGE_PARTIAL = 3,
 };
+#define PAGE_STATES 4
 
 struct allocmap;
 
@@ -41,8 +50,12 @@ void allocmap_set_detail_limit(struct allocmap *m, size_t bytes);
 uint64_t allocmap_lun_blocks(const struct allocmap *m);
 uint32_t allocmap_page_blocks(const struct allocmap *m);
 uint64_t allocmap_pages(const struct allocmap *m);
+/* Blocks per granule: page_blocks / 16, at least 1. */
+uint32_t allocmap_granule_blocks(const struct allocmap *m);
 
 enum page_state allocmap_get(const struct allocmap *m, uint64_t page);
+/* Bit g set: granule g of page `page` reads zeros.  0 unless PARTIAL. */
+uint16_t allocmap_partial_zeros(const struct allocmap *m, uint64_t page);
 
 /* The state of page `page` and how many consecutive pages from it (at most
  * max_pages, not past the end) share it.  Must cost O(chunks), not O(pages),
@@ -51,7 +64,8 @@ enum page_state allocmap_run(const struct allocmap *m, uint64_t page, uint64_t m
                              uint64_t *run_pages);
 
 /* Before a command that may change [lba, lba + blocks) is sent: every page
- * it touches, even partly, becomes ALLOCATED.  Clipped to the LUN. */
+ * it touches, even partly, becomes ALLOCATED (PARTIAL ones too).  Clipped
+ * to the LUN. */
 void allocmap_mark_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
 /* After UNMAP / WRITE SAME with UNMAP completed: pages the range covers
@@ -59,9 +73,13 @@ void allocmap_mark_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 void allocmap_forget_covered(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
 /* A GET LBA STATUS answer, already filtered by the race rule: pages fully
- * inside [lba, lba + blocks) that are UNKNOWN become UNALLOCATED; never
- * touches ALLOCATED pages.  (The last partial page of the LUN counts as
- * fully covered when the range reaches the end of the LUN.) */
+ * inside [lba, lba + blocks) that are UNKNOWN or PARTIAL become
+ * UNALLOCATED; a page it covers in part (whole granules of it) becomes
+ * PARTIAL if UNKNOWN, and a PARTIAL page adds those granules.  Never touches
+ * ALLOCATED pages.  (The last partial page of the LUN counts as fully
+ * covered when the range reaches the end of the LUN.)  Apply an answer's
+ * unallocated extents before its mapped ones, which would otherwise make
+ * its mixed pages ALLOCATED first. */
 void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 /* Mapped extents of an answer: UNKNOWN pages it touches become ALLOCATED. */
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
@@ -69,12 +87,12 @@ void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
 /* Everything back to UNKNOWN (unit attention, reset, session loss, a
  * command of unknown effect). */
 void allocmap_invalidate(struct allocmap *m);
-/* Every UNALLOCATED page back to UNKNOWN (the race rule's overflow case
- * and `verify` mode's start of a READ). */
+/* Every UNALLOCATED and PARTIAL page back to UNKNOWN (the race rule's
+ * overflow case and `verify` mode's start of a READ). */
 void allocmap_forget_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
 struct allocmap_stats {
-    uint64_t pages[3];          /* by enum page_state */
+    uint64_t pages[PAGE_STATES];    /* by enum page_state */
     size_t memory_bytes;        /* everything the map allocated */
 };
 void allocmap_stats(const struct allocmap *m, struct allocmap_stats *out);

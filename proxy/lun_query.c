@@ -97,12 +97,16 @@ size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, s
     bool negatives_ok = l->log.forgotten_seq <= since;
     if (!negatives_ok)
         l->n.queries_dropped_race++;
+    /* Negatives first: a page that is part mapped then turns PARTIAL, not
+     * ALLOCATED (allocmap_learn_unallocated). */
     struct extent_sink sink = { l->map, out, 0, out_cap };
+    for (size_t i = 0; i < res.nruns && negatives_ok; i++) {
+        if (runs[i].unallocated)
+            mutlog_filter(&l->log, since, runs[i].lba, runs[i].blocks, sink_emit, &sink);
+    }
     for (size_t i = 0; i < res.nruns; i++) {
         if (!runs[i].unallocated)
             allocmap_learn_allocated(l->map, runs[i].lba, runs[i].blocks);
-        else if (negatives_ok)
-            mutlog_filter(&l->log, since, runs[i].lba, runs[i].blocks, sink_emit, &sink);
     }
     free(runs);
     return sink.n;

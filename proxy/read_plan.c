@@ -1,10 +1,10 @@
 /*
  * The READ planner (read_plan.h).  Walks the READ by runs of equal page
  * state (allocmap_run, so uniform chunks cost O(1) each) and, inside runs
- * the map cannot decide, by the answer's extents; every piece is zero,
- * backend or unknown.  Pieces of one kind merge; backend runs are split at
+ * the map cannot decide, by the answer's extents (PARTIAL pages by their
+ * granules); every piece is zero, backend or unknown.  Pieces of one kind merge; backend runs are split at
  * max_xfer_blocks when flushed.  Cost: O(state runs + answer extents +
- * segments), never O(blocks).  Pure: no I/O.
+ * segments + PARTIAL granules), never O(blocks).  Pure: no I/O.
  */
 #include "read_plan.h"
 
@@ -114,6 +114,30 @@ static void add_answered(struct builder *b, uint64_t pos, uint64_t end, enum pie
     }
 }
 
+/* Blocks [pos, end) on PARTIAL pages, trusted: zero where a page's mask says
+ * its granule reads zeros, else as ALLOCATED. */
+static void add_partial(struct builder *b, uint64_t pos, uint64_t end)
+{
+    const struct allocmap *m = b->in->map;
+    uint32_t pb = allocmap_page_blocks(m), gb = allocmap_granule_blocks(m);
+
+    while (pos < end) {
+        uint64_t page = pos / pb, page_end = (page + 1) * pb;
+        uint16_t zeros = allocmap_partial_zeros(m, page);
+        uint64_t stop = page_end < end ? page_end : end;
+        while (pos < stop) {
+            uint64_t g = (pos - page * pb) / gb, ge = page * pb + (g + 1) * gb;
+            if (ge > stop)
+                ge = stop;
+            if (zeros & (1u << g))
+                add(b, PIECE_ZERO, pos, ge - pos);
+            else
+                add_answered(b, pos, ge, PIECE_BACKEND);
+            pos = ge;
+        }
+    }
+}
+
 int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t cap,
                    struct read_plan *plan)
 {
@@ -138,8 +162,11 @@ int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t c
             s = PAGE_UNKNOWN;   /* past the LUN: never zero from the map */
         if (s == PAGE_UNALLOCATED && in->trust_unallocated)
             add(&b, PIECE_ZERO, pos, stop - pos);
+        else if (s == PAGE_PARTIAL && in->trust_unallocated)
+            add_partial(&b, pos, stop);
         else
-            add_answered(&b, pos, stop, s == PAGE_ALLOCATED ? PIECE_BACKEND : PIECE_UNKNOWN);
+            add_answered(&b, pos, stop,
+                         s == PAGE_ALLOCATED || s == PAGE_PARTIAL ? PIECE_BACKEND : PIECE_UNKNOWN);
         if (b.unknown && in->may_query)
             break;
         pos = stop;

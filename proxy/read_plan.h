@@ -55,7 +55,7 @@ struct read_plan {
 /*
  * A block reads as a zero segment if it lies in an extent of this READ's
  * own answer, or trust_unallocated and the map says UNALLOCATED for its
- * page.  The answer decides even over ALLOCATED pages: it is fresh and
+ * page, or PARTIAL with a zero mask bit for its granule.  The answer decides even over ALLOCATED pages: it is fresh and
  * race-filtered (no mutation in flight, or completed after the query was
  * sent, is in it), while ALLOCATED is page-granular ("may hold data").
  * Adjacent segments of one kind merge; backend segments are split at

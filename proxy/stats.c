@@ -138,14 +138,15 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
                                 lm->name, l->target->name, l->number, lm->extra_label ? "," : "",
                                 lm->extra_label ? lm->extra_label : "", counter_at(l, lm->offset));
     }
-    static const char *const state_names[] = { "unknown", "allocated", "unallocated" };
+    static const char *const state_names[PAGE_STATES] = { "unknown", "allocated", "unallocated",
+                                                          "partial" };
     metric_head(b, "cache_pages", "Allocation cache pages by state.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link) {
         struct allocmap_stats st;
         if (!l->map)
             continue;
         allocmap_stats(l->map, &st);
-        for (int s = 0; s < 3; s++)
+        for (int s = 0; s < PAGE_STATES; s++)
             evbuffer_add_printf(b, METRIC_PREFIX "cache_pages{target=\"%s\",lun=\"%u\","
                                 "state=\"%s\"} %" PRIu64 "\n", l->target->name, l->number,
                                 state_names[s], st.pages[s]);
@@ -175,7 +176,7 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
     }
     metric_head(b, "cache_memory_bytes", "Memory of the allocation cache.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link) {
-        struct allocmap_stats st = { { 0, 0, 0 }, 0 };
+        struct allocmap_stats st = { 0 };
         if (l->map)
             allocmap_stats(l->map, &st);
         evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_bytes{target=\"%s\",lun=\"%u\"} %zu\n",
@@ -184,12 +185,13 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
 }
 
 /* The allocation map along the LUN in at most MAP_CELLS cells, one letter a
- * cell: 'a' all allocated, 'u' all unallocated, 'k' all unknown, 'm' mixed.
+ * cell: 'a' all allocated, 'u' all unallocated, 'k' all unknown, 'm' mixed
+ * (states differ, or pages allocated in part).
  * O(state runs), so a large uniform map costs little. */
 #define MAP_CELLS 256
 static void map_summary(const struct allocmap *m, char out[MAP_CELLS + 1])
 {
-    static const char letter[3] = { 'k', 'a', 'u' };
+    static const char letter[PAGE_STATES] = { 'k', 'a', 'u', 'm' };   /* PARTIAL: mixed */
     uint64_t pages = allocmap_pages(m);
     uint64_t cells = pages < MAP_CELLS ? pages : MAP_CELLS;
 
@@ -200,10 +202,10 @@ static void map_summary(const struct allocmap *m, char out[MAP_CELLS + 1])
             enum page_state s = allocmap_run(m, p, end - p, &run);
             if (run == 0)
                 break;
-            seen = seen < 0 || seen == (int)s ? (int)s : 3;
+            seen = seen < 0 || seen == (int)s ? (int)s : PAGE_PARTIAL;
             p += run;
         }
-        out[i] = seen < 0 ? 'k' : seen == 3 ? 'm' : letter[seen];
+        out[i] = seen < 0 ? 'k' : letter[seen];
     }
     out[cells] = '\0';
 }
@@ -235,12 +237,13 @@ static json_t *lun_json(const struct lun *l)
         allocmap_stats(l->map, &st);
         map_summary(l->map, map);
         json_object_set_new(o, "map", json_string(map));
-        json_object_set_new(o, "cache", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+        json_object_set_new(o, "cache", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "block_size", (json_int_t)l->block_size, "blocks", (json_int_t)l->n_blocks,
             "page_blocks", (json_int_t)l->page_blocks,
             "pages_unknown", (json_int_t)st.pages[PAGE_UNKNOWN],
             "pages_allocated", (json_int_t)st.pages[PAGE_ALLOCATED],
             "pages_unallocated", (json_int_t)st.pages[PAGE_UNALLOCATED],
+            "pages_partial", (json_int_t)st.pages[PAGE_PARTIAL],
             "memory_bytes", (json_int_t)st.memory_bytes));
     }
     return o;

@@ -7,9 +7,11 @@
  * in `exclusive` and `verify` mode, invalidations.
  *
  * The backend is a byte per block (zero or not).  Checked after every event:
- * the map equals a page-level shadow model of the allocmap.h contract (when
- * the input caps the map's memory it may differ as its fallbacks allow);
- * every UNALLOCATED page reads zeros and no mutation in flight touches it;
+ * the map equals a page-level shadow model of the allocmap.h contract,
+ * PARTIAL pages' granule masks included (when the input caps the map's
+ * memory it may differ as its fallbacks allow); every UNALLOCATED page and
+ * every zero granule of a PARTIAL page reads zeros and no mutation in
+ * flight touches it;
  * every answer extent the race rule lets through avoids each block that a
  * mutation in flight since the query was sent may have touched (and covers
  * the rest unless the ring overflowed).  Every READ plan is compared segment
@@ -29,6 +31,7 @@
 #include "read_plan.h"
 
 #include "fuzz_check.h"
+#include "granule_model.h"
 
 #define MAX_BLOCKS 1024
 #define MAX_MUT 8
@@ -78,9 +81,12 @@ static struct sim {
     uint8_t backend[MAX_BLOCKS];
     uint8_t inflight[MAX_BLOCKS];       /* mutations in flight touching a block */
     enum page_state shadow[MAX_BLOCKS];
+    uint16_t shadow_zeros[MAX_BLOCKS];  /* PARTIAL pages: zero granules */
+    uint32_t gb, granules;              /* blocks per granule, granules per page */
     struct mut mut[MAX_MUT];
     struct query q[MAX_QUERY];
     struct lba_extent ans[MAX_BLOCKS];  /* filtered negatives of the answer at hand */
+    struct lba_extent mapped[MAX_BLOCKS];   /* its mapped runs */
     size_t n_ans;
     uint8_t in_ans[MAX_BLOCKS];         /* the blocks of the READ's answer */
     struct query *cur;                  /* the query whose answer is being filtered */
@@ -153,18 +159,32 @@ static void shadow_forget_covered(uint64_t lba, uint64_t blocks)
 static void shadow_learn(bool unallocated, uint64_t lba, uint64_t blocks)
 {
     uint64_t end = clip_end(lba, blocks);
+    uint16_t all = (uint16_t)((1u << S.granules) - 1), z;
 
     if (unallocated)
         allocmap_learn_unallocated(S.map, lba, blocks);
     else
         allocmap_learn_allocated(S.map, lba, blocks);
-    for (uint64_t p = lba / S.pb; p * S.pb < end; p++) {
-        if (S.shadow[p] != PAGE_UNKNOWN || lba >= end)
+    for (uint64_t p = lba / S.pb; p * S.pb < end && lba < end; p++) {
+        enum page_state *sp = &S.shadow[p];
+        if (!unallocated) {
+            if (*sp == PAGE_UNKNOWN && page_touched(p, lba, end))
+                *sp = PAGE_ALLOCATED;
             continue;
-        if (unallocated && page_covered(p, lba, end))
-            S.shadow[p] = PAGE_UNALLOCATED;
-        else if (!unallocated && page_touched(p, lba, end))
-            S.shadow[p] = PAGE_ALLOCATED;
+        }
+        if (*sp != PAGE_UNKNOWN && *sp != PAGE_PARTIAL)
+            continue;
+        if (page_covered(p, lba, end)) {
+            *sp = PAGE_UNALLOCATED;
+            continue;
+        }
+        z = S.granules > 1 ? model_granules_covered(p * S.pb, page_end(p), S.gb, S.granules,
+                                                     lba, end) : 0;
+        if (z == 0)
+            continue;
+        z |= *sp == PAGE_PARTIAL ? S.shadow_zeros[p] : 0;
+        *sp = z == all ? PAGE_UNALLOCATED : PAGE_PARTIAL;
+        S.shadow_zeros[p] = z;
     }
 }
 
@@ -174,7 +194,8 @@ static void shadow_forget_unallocated(uint64_t lba, uint64_t blocks)
 
     allocmap_forget_unallocated(S.map, lba, blocks);
     for (uint64_t p = lba / S.pb; p * S.pb < end; p++)
-        if (S.shadow[p] == PAGE_UNALLOCATED && page_touched(p, lba, end))
+        if ((S.shadow[p] == PAGE_UNALLOCATED || S.shadow[p] == PAGE_PARTIAL)
+            && page_touched(p, lba, end))
             S.shadow[p] = PAGE_UNKNOWN;
 }
 
@@ -195,7 +216,7 @@ static bool inflight_touches(uint64_t b)
 static void check_map(void)
 {
     struct allocmap_stats st;
-    uint64_t count[3] = { 0, 0, 0 }, p0, run, max;
+    uint64_t count[PAGE_STATES] = { 0 }, p0, run, max;
     enum page_state st0;
 
     for (uint64_t p = 0; p < S.pages; p += run) {      /* walk the map by runs */
@@ -204,15 +225,24 @@ static void check_map(void)
         CHECK(run >= 1 && p + run <= S.pages);
         CHECK(p + run == S.pages || allocmap_get(S.map, p + run) != r);
         count[r] += run;
-        for (uint64_t k = p; k < p + run; k++)
+        for (uint64_t k = p; k < p + run; k++) {
             CHECK(S.limited || r == S.shadow[k]);
+            if (r != PAGE_PARTIAL)
+                continue;
+            uint16_t z = allocmap_partial_zeros(S.map, k);
+            CHECK(z != 0 && z != (uint16_t)((1u << S.granules) - 1));
+            CHECK(S.limited || z == S.shadow_zeros[k]);
+            for (uint64_t b = k * S.pb; b < page_end(k); b++)
+                CHECK(!(z >> ((b - k * S.pb) / S.gb) & 1)
+                      || (S.backend[b] == 0 && !inflight_touches(b)));
+        }
         if (r != PAGE_UNALLOCATED)
             continue;
         for (uint64_t b = p * S.pb; b < page_end(p + run - 1); b++)
             CHECK(S.backend[b] == 0 && !inflight_touches(b));
     }
     allocmap_stats(S.map, &st);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < PAGE_STATES; k++)
         CHECK(st.pages[k] == count[k]);
 
     S.checks++;                         /* allocmap_run from a varying page */
@@ -394,6 +424,7 @@ static void query_answer(void)
     struct query *q = pick_query(Q_EXECUTED);
     bool dropped = false, expect_drop;
     uint64_t b, run_end, len;
+    size_t n_mapped = 0;
     uint8_t d;
 
     if (q == NULL)
@@ -407,7 +438,7 @@ static void query_answer(void)
         d = in_u8();
         len = (d >> 1) == 0 || (d >> 1) > run_end - b ? run_end - b : d >> 1;
         if (q->snap[b] != 0 || (d & 1) != 0) {
-            shadow_learn(false, b, len);
+            S.mapped[n_mapped++] = (struct lba_extent){ b, len };
             continue;
         }
         if (dropped)
@@ -423,8 +454,11 @@ static void query_answer(void)
         for (uint64_t k = S.emitted_to; k < S.desc_end; k++)
             CHECK(q->dirty[k]);
     }
+    /* As lun_apply_lba_status: the negatives first, then the mapped runs. */
     for (size_t i = 0; i < S.n_ans; i++)
         shadow_learn(true, S.ans[i].lba, S.ans[i].blocks);
+    for (size_t i = 0; i < n_mapped; i++)
+        shadow_learn(false, S.mapped[i].lba, S.mapped[i].blocks);
     check_map();
     if (q->for_read)
         plan_read(q->read_lba, q->read_blocks, false, false, S.ans, S.n_ans, NULL);
@@ -454,11 +488,13 @@ static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
         memset(S.in_ans + ans[i].lba, 1, ans[i].blocks);
     for (uint64_t b = lba; b < lba + blocks; b++) {
         enum page_state st = allocmap_get(S.map, b / S.pb);
-        bool zero = (trust && st == PAGE_UNALLOCATED) || S.in_ans[b];
+        uint16_t z = allocmap_partial_zeros(S.map, b / S.pb);
+        bool zero = (trust && st == PAGE_UNALLOCATED) || S.in_ans[b]
+                    || (trust && (z >> (b % S.pb / S.gb) & 1));
         enum read_seg_kind kind = zero ? SEG_ZERO : SEG_BACKEND;
         struct read_seg *w = n_want > 0 ? &S.want[n_want - 1] : NULL;
 
-        if (st != PAGE_ALLOCATED && !zero && unknown == UINT64_MAX)
+        if (st != PAGE_ALLOCATED && st != PAGE_PARTIAL && !zero && unknown == UINT64_MAX)
             unknown = b;
         if (w != NULL && w->kind == kind && (kind == SEG_ZERO || w->blocks < S.max_xfer)) {
             w->blocks++;
@@ -548,7 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S.in.p = data;
     S.in.n = size;
     S.lun = in_range(64, MAX_BLOCKS);
-    S.pb = 1u << (in_u8() % 5);
+    S.pb = 1u << (in_u8() % 7);
     S.max_xfer = (uint32_t)(in_u8() % 64) + 1;
     S.ring_cap = in_u8();
     S.limited = S.ring_cap & 0x80;
@@ -556,6 +592,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     S.ring_cap = (S.ring_cap & 0x40 ? 56 : 0) + S.ring_cap % 16 + 1;
     S.pages = (S.lun + S.pb - 1) / S.pb;
     S.map = allocmap_new(S.lun, S.pb);
+    S.gb = S.map ? allocmap_granule_blocks(S.map) : 1;
+    S.granules = S.pb / S.gb;
     CHECK(S.map != NULL && allocmap_lun_blocks(S.map) == S.lun &&
           allocmap_page_blocks(S.map) == S.pb && allocmap_pages(S.map) == S.pages);
     if (S.limited)

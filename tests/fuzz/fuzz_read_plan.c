@@ -6,10 +6,12 @@
  * operations (opcode, 4-byte LBA, 4-byte length, one spare byte that seeds
  * plan parameters).  Checked:
  *   - without a detail limit, every page of the map equals a per-page model
- *     of the operations' rules (touched / fully covered / last partial page);
+ *     of the operations' rules (touched / fully covered / last partial page;
+ *     PARTIAL pages with their granule masks);
  *   - allocmap_run and allocmap_stats agree with allocmap_get page by page,
  *     and memory_bytes is the baseline plus one detail block per chunk
- *     whose pages differ (so detailed chunks do collapse back to uniform);
+ *     whose pages differ or are PARTIAL (so detailed chunks do collapse back
+ *     to uniform), plus room for each such chunk's granule masks;
  *   - every plan agrees, block by block, with the rule of read_plan.h applied
  *     to allocmap_get and the answer: query iff may_query and some block is
  *     unknown (query_lba = the first), else segments in order, contiguous,
@@ -25,6 +27,7 @@
 #include "read_plan.h"
 
 #include "fuzz_check.h"
+#include "granule_model.h"
 
 #define CHUNK_PAGES 65536u
 #define MAX_PLAN_BLOCKS (1u << 18)
@@ -54,8 +57,9 @@ struct world {
     struct allocmap *map;
     size_t base_bytes;          /* memory_bytes with every chunk uniform */
     uint8_t *model;             /* per page; NULL when a detail limit applies */
+    uint16_t *model_zeros;      /* per page: PARTIAL pages' zero granules */
     uint64_t lun, pages;
-    uint32_t pb;
+    uint32_t pb, gb, granules;
 };
 
 /* Model: pages [first, last] of the range, touched or fully covered. */
@@ -74,28 +78,59 @@ static void model_apply(struct world *w, uint64_t lba, uint64_t len, bool need_c
     }
 }
 
-/* allocmap.c's layout: a detailed chunk costs 16 bytes of counters plus 2
- * bits per page in 64-bit words; a uniform one costs nothing extra. */
-static size_t expected_bytes(const struct world *w)
+/* Learning an unallocated extent (allocmap_learn_unallocated): fully
+ * covered UNKNOWN / PARTIAL pages become UNALLOCATED, partly covered ones
+ * gain the granules covered whole. */
+static void model_learn_unallocated(struct world *w, uint64_t lba, uint64_t len)
 {
-    size_t bytes = w->base_bytes;
+    if (w->model == NULL || lba >= w->lun || len == 0)
+        return;
+    uint64_t end = len > w->lun - lba ? w->lun : lba + len;
+    uint16_t all = (uint16_t)((1u << w->granules) - 1);
+    for (uint64_t p = lba / w->pb; p <= (end - 1) / w->pb; p++) {
+        uint64_t ps = p * w->pb, pe = ps + w->pb > w->lun ? w->lun : ps + w->pb;
+        uint16_t z = all;
+        if (w->model[p] != PAGE_UNKNOWN && w->model[p] != PAGE_PARTIAL)
+            continue;
+        if (ps < lba || pe > end) {
+            z = w->granules > 1 ? model_granules_covered(ps, pe, w->gb, w->granules, lba, end) : 0;
+            if (z == 0)
+                continue;
+            z |= w->model[p] == PAGE_PARTIAL ? w->model_zeros[p] : 0;
+        }
+        w->model[p] = z == all ? PAGE_UNALLOCATED : PAGE_PARTIAL;
+        w->model_zeros[p] = z;
+    }
+}
+
+/* allocmap.c's layout: a detailed chunk costs 32 bytes of header plus 2
+ * bits per page in 64-bit words, and its PARTIAL pages 4 bytes each (the
+ * array grows by doubling and shrinks only when empty); a uniform chunk
+ * costs nothing extra. */
+static void check_bytes(const struct world *w, size_t bytes)
+{
+    size_t lo = w->base_bytes, hi = w->base_bytes;
     for (uint64_t c = 0; c * CHUNK_PAGES < w->pages; c++) {
-        uint64_t first = c * CHUNK_PAGES, n = w->pages - first, run;
+        uint64_t first = c * CHUNK_PAGES, n = w->pages - first, run, partial = 0;
         if (n > CHUNK_PAGES)
             n = CHUNK_PAGES;
-        allocmap_run(w->map, first, n, &run);
-        if (run < n)
-            bytes += 16 + (n + 31) / 32 * 8;
+        enum page_state s = allocmap_run(w->map, first, n, &run);
+        if (run == n && s != PAGE_PARTIAL)
+            continue;
+        for (uint64_t p = first; p < first + n; p++)
+            partial += allocmap_get(w->map, p) == PAGE_PARTIAL;
+        lo += 32 + (n + 31) / 32 * 8 + partial * 4;
+        hi += 32 + (n + 31) / 32 * 8 + (partial ? CHUNK_PAGES * 4 : 0);
     }
-    return bytes;
+    CHECK(bytes >= lo && bytes <= hi);
 }
 
 static void check_map(const struct world *w)
 {
     struct allocmap_stats st;
-    uint64_t count[3] = { 0, 0, 0 };
+    uint64_t count[PAGE_STATES] = { 0 };
     allocmap_stats(w->map, &st);
-    CHECK(st.memory_bytes == expected_bytes(w));
+    check_bytes(w, st.memory_bytes);
     for (uint64_t p = 0; p < w->pages;) {
         uint64_t run;
         enum page_state s = allocmap_run(w->map, p, UINT64_MAX, &run);
@@ -103,16 +138,25 @@ static void check_map(const struct world *w)
         for (uint64_t i = p; i < p + run; i++) {
             CHECK(allocmap_get(w->map, i) == s);
             CHECK(w->model == NULL || w->model[i] == (uint8_t)s);
+            CHECK((s == PAGE_PARTIAL) == (allocmap_partial_zeros(w->map, i) != 0));
+            CHECK(w->model == NULL || s != PAGE_PARTIAL
+                  || allocmap_partial_zeros(w->map, i) == w->model_zeros[i]);
         }
         CHECK(p + run == w->pages || allocmap_get(w->map, p + run) != s);
         count[s] += run;
         p += run;
     }
-    for (unsigned s = 0; s < 3; s++)
+    for (unsigned s = 0; s < PAGE_STATES; s++)
         CHECK(st.pages[s] == count[s]);
 }
 
-enum kind { K_ZERO, K_BACKEND, K_UNKNOWN };
+/* Block b is zero by the map alone (read_plan.h's rule). */
+static bool map_zero(const struct world *w, bool trust, uint64_t b)
+{
+    enum page_state s = allocmap_get(w->map, b / w->pb);
+    uint16_t z = allocmap_partial_zeros(w->map, b / w->pb);
+    return trust && (s == PAGE_UNALLOCATED || (z >> (b % w->pb / w->gb) & 1));
+}
 
 static bool in_answer(const struct lba_extent *a, size_t n, bool valid, uint64_t b)
 {
@@ -150,7 +194,7 @@ static void check_plan(const struct world *w, struct input *in, uint64_t lba, ui
     uint64_t first_unknown = UINT64_MAX, nzero = 0;
     for (uint64_t b = pi.lba; b < pi.lba + pi.blocks && first_unknown == UINT64_MAX; b++) {
         enum page_state s = allocmap_get(w->map, b / w->pb);
-        if (s != PAGE_ALLOCATED && !(pi.trust_unallocated && s == PAGE_UNALLOCATED)
+        if (s != PAGE_ALLOCATED && s != PAGE_PARTIAL && !map_zero(w, pi.trust_unallocated, b)
             && !in_answer(ans, n, valid, b))
             first_unknown = b;
     }
@@ -183,9 +227,7 @@ static void check_plan(const struct world *w, struct input *in, uint64_t lba, ui
         if (i > 0 && seg[i - 1].kind == g->kind)
             CHECK(g->kind == SEG_BACKEND && seg[i - 1].blocks == pi.max_xfer_blocks);
         for (uint64_t x = g->lba; x < g->lba + g->blocks; x++) {
-            enum page_state s = allocmap_get(w->map, x / w->pb);
-            bool zero = (pi.trust_unallocated && s == PAGE_UNALLOCATED)
-                        || in_answer(ans, n, valid, x);
+            bool zero = map_zero(w, pi.trust_unallocated, x) || in_answer(ans, n, valid, x);
             CHECK(zero == (g->kind == SEG_ZERO));
             nzero += zero;
         }
@@ -198,7 +240,8 @@ static void check_plan(const struct world *w, struct input *in, uint64_t lba, ui
 
 static void run(struct world *w, struct input *in)
 {
-    const unsigned U = 1u << PAGE_UNKNOWN, A = 1u << PAGE_ALLOCATED, Z = 1u << PAGE_UNALLOCATED;
+    const unsigned U = 1u << PAGE_UNKNOWN, A = 1u << PAGE_ALLOCATED, Z = 1u << PAGE_UNALLOCATED,
+                   P = 1u << PAGE_PARTIAL;
     while (in->left > 0) {
         unsigned op = (unsigned)take(in, 1);
         uint64_t lba = take(in, 4), len = take(in, 4);
@@ -210,17 +253,17 @@ static void run(struct world *w, struct input *in)
         case 0:
             switch (op & 7) {
             case 0: allocmap_mark_allocated(w->map, lba, len);
-                    model_apply(w, lba, len, false, U | Z, PAGE_ALLOCATED); break;
+                    model_apply(w, lba, len, false, U | Z | P, PAGE_ALLOCATED); break;
             case 1: allocmap_forget_covered(w->map, lba, len);
-                    model_apply(w, lba, len, true, A | Z, PAGE_UNKNOWN); break;
+                    model_apply(w, lba, len, true, A | Z | P, PAGE_UNKNOWN); break;
             case 2: case 5: allocmap_learn_unallocated(w->map, lba, len);
-                    model_apply(w, lba, len, true, U, PAGE_UNALLOCATED); break;
+                    model_learn_unallocated(w, lba, len); break;
             case 3: allocmap_learn_allocated(w->map, lba, len);
                     model_apply(w, lba, len, false, U, PAGE_ALLOCATED); break;
             case 4: allocmap_forget_unallocated(w->map, lba, len);
-                    model_apply(w, lba, len, false, Z, PAGE_UNKNOWN); break;
+                    model_apply(w, lba, len, false, Z | P, PAGE_UNKNOWN); break;
             case 6: allocmap_invalidate(w->map);
-                    model_apply(w, 0, UINT64_MAX, false, A | Z, PAGE_UNKNOWN); break;
+                    model_apply(w, 0, UINT64_MAX, false, A | Z | P, PAGE_UNKNOWN); break;
             default: check_map(w); break;
             }
             break;
@@ -243,13 +286,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     w.lun = w.pages * w.pb - (take(&in, 1) % w.pb);
     w.map = allocmap_new(w.lun, w.pb);
     CHECK(w.map != NULL && allocmap_pages(w.map) == w.pages);
+    w.gb = allocmap_granule_blocks(w.map);
+    w.granules = w.pb / w.gb;
     struct allocmap_stats st;
     allocmap_stats(w.map, &st);
     w.base_bytes = st.memory_bytes;
-    if (hdr & 0x10)                     /* room for 0..3 detailed chunks */
-        allocmap_set_detail_limit(w.map, ((hdr >> 5) & 3) * (16 + CHUNK_PAGES / 4));
-    else
+    if (hdr & 0x10) {                   /* room for 0..3 detailed chunks */
+        allocmap_set_detail_limit(w.map, ((hdr >> 5) & 3) * (32 + CHUNK_PAGES / 4));
+    } else {
         w.model = calloc(w.pages, 1);
+        w.model_zeros = calloc(w.pages, sizeof(*w.model_zeros));
+    }
 
     run(&w, &in);
     check_map(&w);
@@ -257,6 +304,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     allocmap_stats(w.map, &st);
     CHECK(st.memory_bytes == w.base_bytes && st.pages[PAGE_UNKNOWN] == w.pages);
     free(w.model);
+    free(w.model_zeros);
     allocmap_free(w.map);
     return 0;
 }

@@ -577,30 +577,48 @@ isp_wait_stat() {
   done
 }
 
-# isp_hole_page_bytes FILE PAGE_BYTES: bytes of the PAGE_BYTES-aligned pages of FILE
-# that lie wholly inside holes (lseek SEEK_DATA/SEEK_HOLE), computed from the file
-# alone -- what a proxy that answers every such page with zeros serves as zeros.
-isp_hole_page_bytes() {
-  python3 - "$1" "$2" <<'PY'
+# isp_page_census FILE PAGE_BYTES GRAIN_BYTES: "HOLE_PAGES PARTIAL_PAGES HOLE_GRAIN_BYTES"
+# of FILE's data/hole layout (lseek SEEK_DATA/SEEK_HOLE), from the file alone:
+# PAGE_BYTES-aligned pages wholly inside holes, pages with data that hold at least
+# one GRAIN_BYTES-aligned grain wholly inside a hole, and the bytes of all such
+# grains -- what an exclusive-mode proxy with that page and granule size keeps as
+# UNALLOCATED / PARTIAL and serves as zeros after one full read.
+isp_page_census() {
+  python3 - "$1" "$2" "$3" <<'PY'
 import os, sys
-path, page = sys.argv[1], int(sys.argv[2])
+path, page, grain = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 fd = os.open(path, os.O_RDONLY)
 size = os.fstat(fd).st_size
-total, off = 0, 0
+hole_grains, off = set(), 0
 while off < size:
     try:
         data = os.lseek(fd, off, os.SEEK_DATA)
     except OSError:          # ENXIO: no data after off, the rest is a hole
         data = size
-    lo = -(-off // page) * page            # first page boundary inside the hole
-    hi = (min(data, size) // page) * page  # last page boundary inside the hole
-    if hi > lo:
-        total += hi - lo
+    lo = -(-off // grain)               # first grain wholly inside the hole
+    hi = min(data, size) // grain       # one past the last
+    hole_grains.update(range(lo, hi))
     if data >= size:
         break
     off = os.lseek(fd, data, os.SEEK_HOLE)
-print(total)
+per_page = page // grain
+holes = partial = 0
+for p in range(-(-size // page)):
+    n = sum(1 for g in range(p * per_page, (p + 1) * per_page) if g in hole_grains)
+    if n == per_page:
+        holes += 1
+    elif n > 0:
+        partial += 1
+print(holes, partial, len(hole_grains) * grain)
 PY
+}
+
+# isp_hole_page_bytes FILE PAGE_BYTES: bytes of the PAGE_BYTES-aligned pages of FILE
+# that lie wholly inside holes.
+isp_hole_page_bytes() {
+  local census
+  census=$(isp_page_census "$1" "$2" "$2") || return 1
+  echo $(("${census%% *}" * $2))
 }
 
 # isp_rchar PID: bytes PID has read with read()/pread() so far (/proc/PID/io rchar,

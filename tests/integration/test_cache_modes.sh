@@ -6,11 +6,12 @@
 #
 #   - every full read is byte-identical to the backing file;
 #   - off: nothing is served as zeros, all LUN bytes come from the backend;
-#   - exclusive: the bytes served as zeros are exactly the bytes of the 64 KiB
-#     pages that lie wholly inside holes of the backing file (computed here from
-#     the file alone, lseek SEEK_DATA/SEEK_HOLE); verify: at least those, at most
-#     every hole byte (each READ's own answer decides block by block); and in
-#     both, zeros + backend = LUN;
+#   - exclusive: the bytes served as zeros are exactly the bytes of the 4 KiB
+#     granules of 64 KiB pages (allocmap.h, PAGE_PARTIAL) that lie wholly inside
+#     holes of the backing file (computed here from the file alone, lseek
+#     SEEK_DATA/SEEK_HOLE); verify: at least the wholly-hole 64 KiB pages, at
+#     most every hole byte (each READ's own answer decides block by block); and
+#     in both, zeros + backend = LUN;
 #   - exclusive, warm (second full read): no GET LBA STATUS at all, READs answered
 #     wholly from zeros, the same zero/backend split;
 #   - verify, warm: GET LBA STATUS again (only ALLOCATED is trusted);
@@ -36,6 +37,7 @@
 # wrong zeros, misordered segments); a hole page read from the backend or a data
 # page served as zeros (zero bytes != the file's hole pages); a backend READ of
 # pages known unallocated that the counters hide (tgtd's rchar > counters); a
+# partly allocated page read whole in a warm exclusive read (zero bytes < grains); a
 # GET LBA STATUS in a warm exclusive read; zeros served with coherence = off.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
@@ -47,6 +49,7 @@ S=$ISP_IMG_SIZE PAGE=$((64 << 10))
 OVERHEAD_PER_CMD=512        # bytes tgtd read()s per command besides LUN data (see above)
 OVERHEAD_FIXED=$((16 << 10))
 HOLE=$(isp_hole_page_bytes "$ISP_IMG" "$PAGE")
+HOLE_GRAINS=$(isp_hole_page_bytes "$ISP_IMG" $((PAGE / 16)))   # exclusive: page granules
 HOLE_BLOCKS=$(isp_hole_page_bytes "$ISP_IMG" 512)   # verify: block-exact from each answer
 ((HOLE > S / 2 && HOLE < S)) || isp_fail "layout: $HOLE hole-page bytes of $S: not a mostly thin LUN"
 echo "## LUN $S bytes, $HOLE bytes in 64 KiB pages wholly inside holes ($((S - HOLE)) bytes of pages with data)"
@@ -112,9 +115,9 @@ full_read() {
       ;;
     exclusive | verify)
       if [[ $mode == exclusive ]]; then
-        ((dz == HOLE)) ||
-          isp_fail "$mode $label: $dz bytes served as zeros, expected exactly $HOLE (the file's" \
-            "whole 64 KiB hole pages; difference $((dz - HOLE)))"
+        ((dz == HOLE_GRAINS)) ||
+          isp_fail "$mode $label: $dz bytes served as zeros, expected exactly $HOLE_GRAINS (the" \
+            "file's whole 4 KiB hole granules; difference $((dz - HOLE_GRAINS)))"
       else
         # verify: each READ's own answer decides block by block, so zeros reach
         # into partly allocated pages; how far depends on which READs shared a

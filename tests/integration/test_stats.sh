@@ -33,7 +33,7 @@ isp_tgt_add_target 1 "$BACKEND_IQN" "$ISP_IMG"
 isp_start_proxy_cache exclusive
 
 S=$ISP_IMG_SIZE PAGE=$((64 << 10)) BS=512 MIB=$((1 << 20))
-HOLE=$(isp_hole_page_bytes "$ISP_IMG" "$PAGE")
+read -r HOLE_PAGES PARTIAL_PAGES HOLE <<<"$(isp_page_census "$ISP_IMG" "$PAGE" $((PAGE / 16)))"
 # Data and hole runs of the file from offset 0 (tgt answers GET LBA STATUS with
 # one descriptor per run, from lseek SEEK_DATA/SEEK_HOLE).
 RUNS=$(python3 - "$ISP_IMG" <<'PY'
@@ -93,8 +93,9 @@ block_size $BS
 blocks $((S / BS))
 page_blocks $((PAGE / BS))
 pages_unknown 0
-pages_unallocated $((HOLE / PAGE))
-pages_allocated $(((S - HOLE) / PAGE))
+pages_unallocated $HOLE_PAGES
+pages_partial $PARTIAL_PAGES
+pages_allocated $((S / PAGE - HOLE_PAGES - PARTIAL_PAGES))
 EOF
 
 python3 - "$ISP_WORK/s1.json" "$ISP_WORK/m1.txt" "$ISP_WORK/expected" "$ISP_LUN" \
@@ -151,6 +152,7 @@ pairs = [
     ((P + "cache_pages", (("state", "unknown"),)), cache["pages_unknown"]),
     ((P + "cache_pages", (("state", "allocated"),)), cache["pages_allocated"]),
     ((P + "cache_pages", (("state", "unallocated"),)), cache["pages_unallocated"]),
+    ((P + "cache_pages", (("state", "partial"),)), cache["pages_partial"]),
     ((P + "cache_memory_bytes", ()), cache["memory_bytes"]),
     ((P + "zero_serving", ()), 1),
 ]
@@ -167,5 +169,6 @@ sys.exit(1 if bad else 0)
 PY
 echo "## /metrics passes promtool, /stats is JSON; after a full exclusive read: zero $HOLE B," \
   "backend $((S - HOLE + PROBES * BS)) B ($PROBES probe READs), 1 GET LBA STATUS with $RUNS descriptors," \
-  "pages unallocated $((HOLE / PAGE)) allocated $(((S - HOLE) / PAGE)) unknown 0; /metrics agrees"
+  "pages unallocated $HOLE_PAGES partial $PARTIAL_PAGES" \
+  "allocated $((S / PAGE - HOLE_PAGES - PARTIAL_PAGES)) unknown 0; /metrics agrees"
 isp_proxy_alive "after the stats checks"

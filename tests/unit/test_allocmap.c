@@ -13,6 +13,8 @@
 #define U PAGE_UNKNOWN
 #define A PAGE_ALLOCATED
 #define Z PAGE_UNALLOCATED
+#define P PAGE_PARTIAL
+#define DETAIL_HEADER 32                /* struct detail in allocmap.c */
 
 /* Pages [0, n) of m must read as want[]. */
 static void expect_pages(const struct allocmap *m, const enum page_state *want, size_t n)
@@ -58,15 +60,100 @@ static void test_mark_touches_partial_pages(void **state)
     allocmap_free(m);
 }
 
-static void test_learn_unallocated_full_pages_only(void **state)
+static void test_learn_unallocated_pages_and_granules(void **state)
 {
     (void)state;
-    struct allocmap *m = allocmap_new(64, 8);
-    allocmap_learn_unallocated(m, 4, 19);              /* covers page 1 only */
+    struct allocmap *m = allocmap_new(64, 8);          /* granule: 1 block */
+    assert_int_equal(allocmap_granule_blocks(m), 1);
+    allocmap_learn_unallocated(m, 4, 19);              /* 4-7 of 0, 1 whole, 16-22 of 2 */
     allocmap_learn_unallocated(m, 32, 7);              /* page 4 not fully */
     allocmap_learn_unallocated(m, 48, 8);              /* page 6 exactly */
-    const enum page_state want[] = { U, Z, U, U, U, U, Z, U };
+    const enum page_state want[] = { P, Z, P, U, P, U, Z, U };
     expect_pages(m, want, 8);
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0xf0);
+    assert_int_equal(allocmap_partial_zeros(m, 2), 0x7f);
+    assert_int_equal(allocmap_partial_zeros(m, 4), 0x7f);
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0);
+    allocmap_free(m);
+}
+
+/* 64 KiB pages of 512-byte blocks: 16 granules of 8 blocks. */
+static void test_partial_pages(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(4 * 128, 128);
+    size_t base = mem(m);
+    assert_int_equal(allocmap_granule_blocks(m), 8);
+
+    allocmap_learn_unallocated(m, 3 * 8 + 1, 4 * 8);   /* no whole granule but 4-6 */
+    assert_int_equal(allocmap_get(m, 0), P);
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0x0070);
+    allocmap_learn_unallocated(m, 7, 2);               /* no whole granule: nothing */
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0x0070);
+    allocmap_learn_unallocated(m, 64, 64 + 16);        /* granules 8-15, page 1's 0-1 */
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0xff70);
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0x0003);
+    allocmap_learn_unallocated(m, 0, 8 * 8);           /* 0-7: page 0 all zeros */
+    assert_int_equal(allocmap_get(m, 0), Z);
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0);
+
+    /* Mapped extents never touch PARTIAL; a mutation makes it ALLOCATED. */
+    allocmap_learn_allocated(m, 128 + 16, 8);
+    assert_int_equal(allocmap_get(m, 1), P);
+    allocmap_mark_allocated(m, 128 + 100, 1);
+    assert_int_equal(allocmap_get(m, 1), A);
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0);
+    allocmap_learn_unallocated(m, 128, 8);             /* ALLOCATED stays */
+    assert_int_equal(allocmap_get(m, 1), A);
+
+    /* Forgetting negatives forgets PARTIAL; so does invalidation. */
+    allocmap_learn_unallocated(m, 2 * 128, 8);
+    allocmap_learn_unallocated(m, 3 * 128 + 8, 8);
+    assert_int_equal(allocmap_get(m, 2), P);
+    allocmap_forget_unallocated(m, 2 * 128, 1);
+    assert_int_equal(allocmap_get(m, 2), U);
+    assert_int_equal(allocmap_get(m, 3), P);
+    struct allocmap_stats st;
+    allocmap_stats(m, &st);
+    assert_int_equal(st.pages[P], 1);
+    assert_int_equal(st.pages[Z], 1);
+    allocmap_invalidate(m);
+    assert_int_equal(mem(m), base);
+    allocmap_free(m);
+}
+
+/* The last page of a LUN that ends inside a granule; masks within the
+ * memory limit; an answer in two race-filtered parts. */
+static void test_partial_edges(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(128 + 20, 128);  /* page 1: 20 blocks */
+    allocmap_learn_unallocated(m, 128, 16);            /* granules 0-1; 3-15 are past */
+    assert_int_equal(allocmap_get(m, 1), P);
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0xfffb);
+    allocmap_learn_unallocated(m, 128 + 16, 4);        /* reaches the end: whole */
+    assert_int_equal(allocmap_get(m, 1), Z);
+    allocmap_invalidate(m);
+    allocmap_learn_unallocated(m, 128 + 8, 12);        /* granule 1, 2 to the end */
+    assert_int_equal(allocmap_get(m, 1), P);
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0xfffe);
+    allocmap_learn_unallocated(m, 0, 8);
+    allocmap_learn_unallocated(m, 16, 112);            /* granule 1 held back */
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0xfffd);
+    allocmap_free(m);
+
+    m = allocmap_new(2 * CHUNK * 128, 128);
+    size_t base = mem(m);
+    allocmap_set_detail_limit(m, DETAIL_HEADER + 16384 + 16 * 4);
+    for (uint64_t p = 0; p < 17; p++)                  /* room for 16 masks */
+        allocmap_learn_unallocated(m, p * 128, 8);
+    assert_int_equal(allocmap_get(m, 15), P);
+    assert_int_equal(allocmap_get(m, 16), U);          /* skipped: stays safe */
+    allocmap_learn_unallocated(m, CHUNK * 128, 8);     /* another chunk: no room */
+    assert_int_equal(allocmap_get(m, CHUNK), U);
+    assert_int_equal(mem(m), base + DETAIL_HEADER + 16384 + 16 * 4);
+    allocmap_mark_allocated(m, 0, 16 * 128);
+    assert_int_equal(mem(m), base + DETAIL_HEADER + 16384);    /* masks dropped */
     allocmap_free(m);
 }
 
@@ -110,17 +197,17 @@ static void test_partial_last_page(void **state)
 {
     (void)state;
     struct allocmap *m = allocmap_new(10, 4);          /* pages 0-3, 4-7, 8-9 */
-    allocmap_learn_unallocated(m, 4, 3);               /* not page 1 */
+    allocmap_learn_unallocated(m, 4, 3);               /* page 1 in part */
     allocmap_learn_unallocated(m, 8, 2);               /* reaches the end: page 2 */
-    const enum page_state want1[] = { U, U, Z };
+    const enum page_state want1[] = { U, P, Z };
     expect_pages(m, want1, 3);
     allocmap_mark_allocated(m, 9, 1);
     allocmap_forget_covered(m, 9, 1);                  /* does not cover block 8 */
     assert_int_equal(allocmap_get(m, 2), A);
     allocmap_forget_covered(m, 8, UINT64_MAX);         /* clipped, reaches the end */
     assert_int_equal(allocmap_get(m, 2), U);
-    allocmap_learn_unallocated(m, 2, 100);             /* pages 1, 2 */
-    const enum page_state want2[] = { U, Z, Z };
+    allocmap_learn_unallocated(m, 2, 100);             /* 0 in part, 1, 2 */
+    const enum page_state want2[] = { P, Z, Z };
     expect_pages(m, want2, 3);
     allocmap_free(m);
 }
@@ -241,7 +328,7 @@ static void test_untouched_64tib(void **state)
     assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
     assert_int_equal(n, UINT64_C(1) << 30);
     allocmap_mark_allocated(m, UINT64_C(1) << 36, 1);
-    assert_int_equal(mem(m), base + 16 + 16384);
+    assert_int_equal(mem(m), base + DETAIL_HEADER + 16384);
     struct allocmap_stats st;
     allocmap_stats(m, &st);
     assert_int_equal(st.pages[A], 1);
@@ -263,7 +350,7 @@ static void test_4gib_fully_detailed(void **state)
     for (uint64_t p = 0; p < CHUNK; p += 2)
         allocmap_mark_allocated(m, p * 128, 1);
     print_message("4 GiB LUN, 64 KiB pages, fully detailed: %zu bytes\n", mem(m));
-    assert_int_equal(mem(m), base + 16 + 16384);
+    assert_int_equal(mem(m), base + DETAIL_HEADER + 16384);
     uint64_t n;
     assert_int_equal(allocmap_run(m, 2, UINT64_MAX, &n), A);
     assert_int_equal(n, 1);
@@ -290,7 +377,7 @@ static void test_page_sizes(void **state)
     m = allocmap_new((UINT64_C(1) << 33) + 5, 1u << 31);  /* 5 pages, last partial */
     assert_int_equal(allocmap_pages(m), 5);
     allocmap_learn_unallocated(m, (UINT64_C(1) << 31) - 1, UINT64_C(1) << 32);
-    const enum page_state want[] = { U, Z, U, U, U };
+    const enum page_state want[] = { U, Z, P, U, U };   /* 2: all but its last block */
     expect_pages(m, want, 5);
     allocmap_learn_unallocated(m, UINT64_C(1) << 33, 5);
     assert_int_equal(allocmap_get(m, 4), Z);
@@ -334,7 +421,7 @@ static void test_no_memory_safe_side(void **state)
     assert_int_equal(mem(m), base);
 
     /* Room for one chunk's detail only. */
-    allocmap_set_detail_limit(m, 16 + 16384);
+    allocmap_set_detail_limit(m, DETAIL_HEADER + 16384);
     allocmap_mark_allocated(m, 3, 1);                  /* detailed */
     allocmap_learn_allocated(m, CHUNK + 3, 1);         /* skipped */
     assert_int_equal(allocmap_get(m, 2), Z);
@@ -348,7 +435,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects),
         cmocka_unit_test(test_mark_touches_partial_pages),
-        cmocka_unit_test(test_learn_unallocated_full_pages_only),
+        cmocka_unit_test(test_learn_unallocated_pages_and_granules),
+        cmocka_unit_test(test_partial_pages),
+        cmocka_unit_test(test_partial_edges),
         cmocka_unit_test(test_never_downgrade_allocated),
         cmocka_unit_test(test_forget_covered),
         cmocka_unit_test(test_partial_last_page),

@@ -323,6 +323,45 @@ static void test_read_past_lun(void **state)
     allocmap_free(f.map);
 }
 
+/* PARTIAL pages (64-block pages: 16 granules of 4 blocks): zero granules
+ * are zeros in exclusive mode, the rest read from the backend; in verify
+ * mode the page counts as ALLOCATED and only the READ's answer decides. */
+static void test_partial_page_granules(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(256, 64);
+    struct read_seg seg[CAP];
+    struct read_plan p;
+    allocmap_learn_unallocated(m, 8, 56);              /* page 0: granules 2-15 */
+    allocmap_learn_allocated(m, 0, 8);
+    allocmap_learn_unallocated(m, 64, 60);             /* page 1: 0-14 */
+    allocmap_learn_allocated(m, 124, 4);
+    assert_int_equal(allocmap_get(m, 0), PAGE_PARTIAL);
+    assert_int_equal(allocmap_get(m, 1), PAGE_PARTIAL);
+    struct read_plan_in in = {
+        .map = m, .trust_unallocated = true, .may_query = true,
+        .lba = 2, .blocks = 140, .max_xfer_blocks = 1024,
+    };
+    assert_int_equal(read_plan_make(&in, seg, CAP, &p), 0);
+    expect_query(&(struct fixture){ .plan = p }, 128);  /* page 2 is unknown */
+    in.blocks = 125;                                    /* ends inside granule 15 */
+    assert_int_equal(read_plan_make(&in, seg, CAP, &p), 0);
+    assert_false(p.needs_query);
+    const struct read_seg want[] = { B(2, 6), Z(8, 116), B(124, 3) };
+    struct fixture f = { .plan = p };
+    memcpy(f.seg, seg, sizeof(seg));
+    expect(&f, want, 3);
+
+    in.trust_unallocated = false;                       /* verify: the answer only */
+    const struct lba_extent ans[] = { { 40, 10 } };
+    in.answer = ans;
+    in.n_answer = 1;
+    assert_int_equal(read_plan_make(&in, f.seg, CAP, &f.plan), 0);
+    const struct read_seg want2[] = { B(2, 38), Z(40, 10), B(50, 77) };
+    expect(&f, want2, 3);
+    allocmap_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_cap),
         cmocka_unit_test(test_one_gib_read),
         cmocka_unit_test(test_read_past_lun),
+        cmocka_unit_test(test_partial_page_granules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
