@@ -25,7 +25,13 @@ struct proxy_counters {
 
 struct proxy {
     struct event_base *base;
-    struct conf *conf;
+    struct conf *conf;               /* the configuration in force (owned) */
+    /* Earlier configurations that sessions of removed or changed targets, or
+     * LUNs no target reaches any more, still point into; freed when nothing
+     * does (server_reload.c). */
+    struct conf **retired;
+    size_t n_retired;
+    struct event *reload_ev;         /* closes those sessions after shutdown_timeout */
     struct evconnlistener **listeners;
     size_t n_listeners;
     struct conn_list conns;
@@ -34,7 +40,7 @@ struct proxy {
     struct evhttp *stats_http;       /* NULL when stats_listen is empty */
     struct health *health;           /* backend checks for /healthz */
     bool stopping;
-    struct event *shutdown_ev;       /* shutdown_timeout */           /* every backend LUN reached, kept for the proxy's life */
+    struct event *shutdown_ev;       /* shutdown_timeout */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;
@@ -43,7 +49,10 @@ struct proxy {
     size_t n_portals;
 };
 
+/* Takes conf (freed by proxy_free) unless it fails. */
 struct proxy *proxy_new(struct event_base *base, struct conf *conf);
+/* SendTargets' list: c's target names, or NULL on OOM. */
+const char **proxy_target_names(const struct conf *c);
 /* Open every listen portal; -1 (logged) if any fails. */
 int proxy_listen(struct proxy *p);
 /* SIGTERM / SIGINT: stop accepting, ask every logged-in initiator to log out
@@ -57,5 +66,13 @@ void proxy_conn_gone(struct proxy *p);
 void proxy_free(struct proxy *p);
 /* A fresh non-zero session handle. */
 uint16_t proxy_alloc_tsih(struct proxy *p);
+
+/* server_reload.c */
+/* SIGHUP: read the configuration file again and apply it (see
+ * docs/ARCHITECTURE.md, "Reload"); a bad file is logged and changes nothing. */
+void proxy_reload(struct proxy *p);
+/* Free retired configurations and LUNs of removed targets that nothing
+ * points to any more (after a connection is gone, and at a reload). */
+void proxy_reap(struct proxy *p);
 
 #endif
