@@ -51,7 +51,7 @@ static void finish_login(struct conn *c, struct iscsi_login_reply *reply,
         return;
     }
     if (r == ISCSI_LOGIN_REPLY_AND_CLOSE) {
-        c->proxy->n.login_failures_total++;
+        c->proxy->n.login_failures[iscsi_login_failure_of(reply->status)]++;
         const char *who = iscsi_login_params(c->login)->initiator_name;
         log_warn("%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
                  (unsigned)reply->status, reply->why ? reply->why : "-", who[0] ? who : "?");

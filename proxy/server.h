@@ -12,13 +12,14 @@
 #include "conf.h"
 #include "conn.h"
 #include "iscsi_discovery.h"
+#include "iscsi_login.h"
 #include "lun.h"
 
 /* Proxy-wide counters (the stats endpoint reads them). */
 struct proxy_counters {
     uint64_t connections_total;
     uint64_t sessions_total;            /* logins that reached Full Feature Phase */
-    uint64_t login_failures_total;
+    uint64_t login_failures[ISCSI_LOGIN_FAILURE_COUNT];    /* by reason */
     uint64_t rejected_pdus[16];         /* by Reject reason (RFC 7143 11.17.1) */
     uint64_t protocol_closes_total;     /* connections closed for bad input */
 };

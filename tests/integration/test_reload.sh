@@ -37,7 +37,7 @@ isp_wait_listen "$STATS_PORT" "$PROXY_PID" "proxy stats endpoint" "$PROXY_LOG" |
 top_stat() { isp_stat_quick "$STATS_PORT" "$1" || isp_fail "no $1 in /stats"; }
 sessions_of() { grep -c "session up: initiator $1, target $2," "$PROXY_LOG" || true; }
 reload() { # reload WHAT: SIGHUP, then wait for the line WHAT (a grep pattern) to be added
-  local before
+  local before i
   before=$(grep -c "$1" "$PROXY_LOG" || true)
   kill -HUP "$PROXY_PID"
   for ((i = 0; i < 100; i++)); do
@@ -83,6 +83,7 @@ isp_qio "iscsi://127.0.0.1:$PROXY_PORT/$IQN_B/$ISP_LUN" "write -P 0x3c 1M 1M" "r
 isp_expect_bytes "$ISP_WORK/lun2.img" $((1 << 20)) $((1 << 20)) 0x3c "B's write at the backend"
 if isp_timeout 30 iscsi-inq -i "$ISP_INITIATOR2" "iscsi://127.0.0.1:$PROXY_PORT/$IQN_C/$ISP_LUN" \
   >/dev/null 2>&1; then isp_fail "a login to the removed target C succeeded"; fi
+[[ $(top_stat not_found) -eq 1 ]] || isp_fail "the refused login to C is not counted as not_found"
 grep -q ' debug ' "$PROXY_LOG" || isp_fail "no debug line after the reload to log_level = debug"
 io_alive "after the reload"
 echo "## reload: A's I/O undisturbed, C logged out, B discoverable and usable, debug on"
@@ -99,6 +100,7 @@ io_alive "after the refused reload"
 echo "## broken file: refused with one log line, the running configuration stays"
 
 # Reload 3: listen moves; that needs a restart.
+other=""
 isp_pick_port other
 ISP_LOG_LEVEL=debug isp_write_proxy_conf "$PROXY_CONF" "$other" "127.0.0.1:$STATS_PORT" \
   "$IQN_A" "$BACKEND_IQN" "$IQN_B" "$BACKEND2"
