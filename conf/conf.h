@@ -77,4 +77,26 @@ const char *conf_coherence_name(enum conf_coherence m);
 /* "host:port", "[v6]:port" or "*:port" into buf (for logs); returns snprintf's value. */
 int conf_addr_format(const struct conf_addr *a, char *buf, size_t len);
 
+/* ---- comparing two configurations (conf_diff.c), for a reload ---------- */
+
+bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
+/* Same backend portal and backend target: the same backend LUNs. */
+bool conf_same_backend(const struct conf_target *a, const struct conf_target *b);
+/* Same name (case-insensitively) and every setting equal. */
+bool conf_target_equal(const struct conf_target *a, const struct conf_target *b);
+/* The target of c with t's name and all of t's settings, or NULL. */
+const struct conf_target *conf_target_unchanged(const struct conf *c, const struct conf_target *t);
+/* t is one of c's targets. */
+bool conf_owns_target(const struct conf *c, const struct conf_target *t);
+
+struct conf_diff {
+    size_t unchanged, changed, added, removed;     /* targets, by name */
+    bool listen_changed;
+    bool stats_listen_changed;
+};
+void conf_diff(const struct conf *old, const struct conf *next, struct conf_diff *d);
+/* The running listeners stay: next takes old's listen and stats_listen (the
+ * two swap listen arrays, so each can still be freed). */
+void conf_keep_listeners(struct conf *next, struct conf *old);
+
 #endif

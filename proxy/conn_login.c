@@ -51,7 +51,7 @@ static void finish_login(struct conn *c, struct iscsi_login_reply *reply,
         return;
     }
     if (r == ISCSI_LOGIN_REPLY_AND_CLOSE) {
-        c->proxy->n.login_failures_total++;
+        c->proxy->n.login_failures[iscsi_login_failure_of(reply->status)]++;
         const char *who = iscsi_login_params(c->login)->initiator_name;
         log_warn("%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
                  (unsigned)reply->status, reply->why ? reply->why : "-", who[0] ? who : "?");
@@ -120,15 +120,19 @@ static const struct backend_ops conn_backend_ops = {
     .on_failure = backend_lost,
 };
 
-static int start_backend_login(struct conn *c)
+/* Returns 0, or the login status to refuse with (logged). */
+static uint16_t start_backend_login(struct conn *c)
 {
     const struct iscsi_session_params *sp = iscsi_login_params(c->login);
     const struct conf *cf = c->proxy->conf;
     char portal[sizeof(c->target->backend_portal.host) + 16];
 
     c->target = conf_find_target(cf, sp->target_name);
-    if (!c->target)
-        return -1;
+    if (!c->target) {
+        log_warn("%s: target %s was removed by a reload during the login", c->peer,
+                 sp->target_name);
+        return ISCSI_LOGIN_ERR_TARGET_REMOVED;
+    }
     const struct conf_addr *a = &c->target->backend_portal;
     snprintf(portal, sizeof(portal), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host,
              a->port);
@@ -142,12 +146,11 @@ static int start_backend_login(struct conn *c)
         .timeout_seconds = cf->backend_timeout,
     };
     c->backend = backend_new(c->proxy->base, &bp, &conn_backend_ops, c);
-    if (!c->backend)
-        return -1;
     c->state = CONN_LOGIN_BACKEND;
-    if (backend_start(c->backend) < 0) {
+    if (!c->backend || backend_start(c->backend) < 0) {
         c->state = CONN_LOGIN;
-        return -1;
+        log_error("%s: cannot start the backend session", c->peer);
+        return ISCSI_LOGIN_ERR_TARGET;
     }
     return 0;
 }
@@ -188,9 +191,9 @@ enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
         finish_login(c, &reply, r);
         return RX_DONE;
     }
-    if (start_backend_login(c) < 0) {
-        log_error("%s: cannot start the backend session", c->peer);
-        r = iscsi_login_finish(c->login, ISCSI_LOGIN_ERR_TARGET, &reply);
+    uint16_t refused = start_backend_login(c);
+    if (refused) {
+        r = iscsi_login_finish(c->login, refused, &reply);
         finish_login(c, &reply, r);
     }
     return RX_DONE;

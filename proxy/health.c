@@ -88,17 +88,16 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         check(&hs->b[i]);
 }
 
-int health_start(struct proxy *p)
+/* Resolve every target's backend portal (blocking, like at start). */
+static struct health *health_new(struct proxy *p)
 {
-    static const struct timeval every = { HEALTH_INTERVAL_SECONDS, 0 };
     struct health *hs = calloc(1, sizeof(*hs));
 
     if (!hs || !(hs->b = calloc(p->conf->n_targets, sizeof(*hs->b)))) {
         free(hs);
-        return -1;
+        return NULL;
     }
     hs->n = p->conf->n_targets;
-    p->health = hs;
     for (size_t i = 0; i < hs->n; i++) {
         struct backend_health *h = &hs->b[i];
         const struct conf_addr *a = &p->conf->targets[i].backend_portal;
@@ -115,17 +114,11 @@ int health_start(struct proxy *p)
         h->resolved = true;
         freeaddrinfo(res);
     }
-    hs->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, hs);
-    if (!hs->tick || event_add(hs->tick, &every) < 0)
-        return -1;
-    tick_cb(-1, 0, hs);         /* first answers right away */
-    return 0;
+    return hs;
 }
 
-void health_stop(struct proxy *p)
+static void health_free(struct health *hs)
 {
-    struct health *hs = p->health;
-
     if (!hs)
         return;
     for (size_t i = 0; i < hs->n; i++) {
@@ -136,7 +129,55 @@ void health_stop(struct proxy *p)
         event_free(hs->tick);
     free(hs->b);
     free(hs);
+}
+
+static int health_run(struct proxy *p, struct health *hs)
+{
+    static const struct timeval every = { HEALTH_INTERVAL_SECONDS, 0 };
+
+    p->health = hs;
+    hs->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, hs);
+    if (!hs->tick || event_add(hs->tick, &every) < 0)
+        return -1;
+    tick_cb(-1, 0, hs);         /* first answers right away */
+    return 0;
+}
+
+int health_start(struct proxy *p)
+{
+    struct health *hs = health_new(p);
+
+    return hs ? health_run(p, hs) : -1;
+}
+
+void health_stop(struct proxy *p)
+{
+    health_free(p->health);
     p->health = NULL;
+}
+
+int health_reload(struct proxy *p)
+{
+    struct health *old = p->health, *hs;
+
+    if (!old)
+        return 0;
+    hs = health_new(p);
+    for (size_t i = 0; hs && i < hs->n; i++) {
+        for (size_t j = 0; j < old->n; j++) {
+            const struct backend_health *o = &old->b[j];
+            if (o->checked && conf_addr_equal(&o->target->backend_portal,
+                                              &hs->b[i].target->backend_portal)) {
+                hs->b[i].checked = true;
+                hs->b[i].up = o->up;
+                memcpy(hs->b[i].why, o->why, sizeof(o->why));
+                break;
+            }
+        }
+    }
+    health_free(old);
+    p->health = NULL;
+    return hs ? health_run(p, hs) : -1;
 }
 
 void health_note(struct proxy *p, const struct conf_target *t, bool up, const char *why)
@@ -144,7 +185,7 @@ void health_note(struct proxy *p, const struct conf_target *t, bool up, const ch
     struct health *hs = p->health;
 
     for (size_t i = 0; hs && i < hs->n; i++) {
-        if (hs->b[i].target == t)
+        if (conf_addr_equal(&hs->b[i].target->backend_portal, &t->backend_portal))
             set_state(&hs->b[i], up, why ? why : "unreachable");
     }
 }

@@ -15,7 +15,10 @@ struct evbuffer;
 /* Resolve the portals (once, at start) and start checking.  0 or -1 (logged). */
 int health_start(struct proxy *p);
 void health_stop(struct proxy *p);
-/* A backend login succeeded / the backend could not be reached. */
+/* After a reload: check the new configuration's backends; a portal checked
+ * before keeps its last state until its next check.  0 or -1 (logged). */
+int health_reload(struct proxy *p);
+/* A backend login succeeded / t's backend portal could not be reached. */
 void health_note(struct proxy *p, const struct conf_target *t, bool up, const char *why);
 /* true if every listener and every backend is up; else false, with one line
  * per problem appended to why. */

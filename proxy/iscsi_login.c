@@ -467,3 +467,32 @@ enum iscsi_login_result iscsi_login_finish(struct iscsi_login *l, uint16_t statu
     l->state = LS_LOGGED_IN;
     return ISCSI_LOGIN_DONE;
 }
+
+enum iscsi_login_failure iscsi_login_failure_of(uint16_t status)
+{
+    switch (status) {
+    case ISCSI_LOGIN_ERR_AUTH_FAILED:          return ISCSI_LOGIN_FAILURE_AUTHENTICATION;
+    case ISCSI_LOGIN_ERR_FORBIDDEN:            return ISCSI_LOGIN_FAILURE_AUTHORIZATION;
+    case ISCSI_LOGIN_ERR_NOT_FOUND:            return ISCSI_LOGIN_FAILURE_NOT_FOUND;
+    case ISCSI_LOGIN_ERR_TARGET_REMOVED:       return ISCSI_LOGIN_FAILURE_TARGET_REMOVED;
+    case ISCSI_LOGIN_ERR_UNSUPPORTED_VERSION:  return ISCSI_LOGIN_FAILURE_UNSUPPORTED_VERSION;
+    case ISCSI_LOGIN_ERR_TOO_MANY_CONNECTIONS: return ISCSI_LOGIN_FAILURE_TOO_MANY_CONNECTIONS;
+    case ISCSI_LOGIN_ERR_MISSING_PARAMETER:    return ISCSI_LOGIN_FAILURE_MISSING_PARAMETER;
+    case ISCSI_LOGIN_ERR_TARGET:               return ISCSI_LOGIN_FAILURE_TARGET_ERROR;
+    case ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE:  return ISCSI_LOGIN_FAILURE_BACKEND_UNAVAILABLE;
+    case ISCSI_LOGIN_ERR_OUT_OF_RESOURCES:     return ISCSI_LOGIN_FAILURE_OUT_OF_RESOURCES;
+    default:
+        return (status >> 8) == 0x02 ? ISCSI_LOGIN_FAILURE_INITIATOR_ERROR
+                                     : ISCSI_LOGIN_FAILURE_OTHER;
+    }
+}
+
+const char *iscsi_login_failure_name(enum iscsi_login_failure f)
+{
+    static const char *const names[ISCSI_LOGIN_FAILURE_COUNT] = {
+        "authentication", "authorization", "not_found", "target_removed",
+        "unsupported_version", "too_many_connections", "missing_parameter",
+        "initiator_error", "target_error", "backend_unavailable", "out_of_resources", "other",
+    };
+    return (unsigned)f < ISCSI_LOGIN_FAILURE_COUNT ? names[f] : "other";
+}

@@ -116,6 +116,27 @@ enum iscsi_login_result iscsi_login_finish(struct iscsi_login *l, uint16_t statu
 
 const struct iscsi_session_params *iscsi_login_params(const struct iscsi_login *l);
 
+/* Why a login failed, from its status class and detail (RFC 7143
+ * 11.13.5): a small fixed set, a label value of the login failure counter. */
+enum iscsi_login_failure {
+    ISCSI_LOGIN_FAILURE_AUTHENTICATION,         /* 0x0201 */
+    ISCSI_LOGIN_FAILURE_AUTHORIZATION,          /* 0x0202 */
+    ISCSI_LOGIN_FAILURE_NOT_FOUND,              /* 0x0203 */
+    ISCSI_LOGIN_FAILURE_TARGET_REMOVED,         /* 0x0204 */
+    ISCSI_LOGIN_FAILURE_UNSUPPORTED_VERSION,    /* 0x0205 */
+    ISCSI_LOGIN_FAILURE_TOO_MANY_CONNECTIONS,   /* 0x0206 */
+    ISCSI_LOGIN_FAILURE_MISSING_PARAMETER,      /* 0x0207 */
+    ISCSI_LOGIN_FAILURE_INITIATOR_ERROR,        /* other initiator errors (class 2) */
+    ISCSI_LOGIN_FAILURE_TARGET_ERROR,           /* 0x0300 */
+    ISCSI_LOGIN_FAILURE_BACKEND_UNAVAILABLE,    /* 0x0301 */
+    ISCSI_LOGIN_FAILURE_OUT_OF_RESOURCES,       /* 0x0302 */
+    ISCSI_LOGIN_FAILURE_OTHER,
+    ISCSI_LOGIN_FAILURE_COUNT
+};
+enum iscsi_login_failure iscsi_login_failure_of(uint16_t status);
+/* "authentication", "not_found", ... */
+const char *iscsi_login_failure_name(enum iscsi_login_failure f);
+
 /* The login's state by its RFC 7143 8.1.2 / 6.3 name, for log lines. */
 const char *iscsi_login_state_name(const struct iscsi_login *l);
 

@@ -14,10 +14,13 @@ static const char *const level_names[] = { "error", "warn", "info", "debug" };
 void log_set_level(enum log_level level) { current_level = level; }
 enum log_level log_get_level(void) { return current_level; }
 
-void log_use_syslog(void)
+void log_use_syslog(bool on)
 {
-    openlog("iscsi-sparse-proxy", LOG_PID, LOG_DAEMON);
-    to_syslog = true;
+    if (on && !to_syslog)
+        openlog("iscsi-sparse-proxy", LOG_PID, LOG_DAEMON);
+    else if (!on && to_syslog)
+        closelog();
+    to_syslog = on;
 }
 
 int log_level_parse(const char *s, enum log_level *out)

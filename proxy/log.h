@@ -3,13 +3,15 @@
 #define ISP_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Switch output to syslog (ident "iscsi-sparse-proxy"). */
-void log_use_syslog(void);
+/* Switch output to syslog (ident "iscsi-sparse-proxy", facility daemon), or
+ * back to stderr. */
+void log_use_syslog(bool on);
 /* Parse "error|warn|info|debug"; returns -1 if unknown. */
 int log_level_parse(const char *s, enum log_level *out);
 const char *log_level_name(enum log_level level);

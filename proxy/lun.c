@@ -44,15 +44,27 @@ uint64_t lun_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Zeros are never served with coherence = off: such a LUN is pass-through
+ * until a reload turns it on. */
+static void apply_coherence(struct lun *l)
+{
+    if (l->coherence == CONF_COHERENCE_OFF && l->state == LUN_UNPROBED) {
+        l->state = LUN_PASSTHROUGH;
+        l->why = "coherence = off";
+    }
+}
+
+static bool lun_is_of(const struct lun *l, const struct conf_target *target)
+{
+    return conf_same_backend(l->target, target);
+}
+
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number)
 {
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->number == number &&
-            !strcmp(l->target->backend_target, target->backend_target) &&
-            !strcmp(l->target->backend_portal.host, target->backend_portal.host) &&
-            !strcmp(l->target->backend_portal.port, target->backend_portal.port))
+        if (l->number == number && lun_is_of(l, target))
             return l;
     }
     l = calloc(1, sizeof(*l));
@@ -66,8 +78,9 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     l->target = target;
     l->number = number;
     l->coherence = target->coherence;
-    l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
-    l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
+    l->state = LUN_UNPROBED;
+    l->why = "not probed yet";
+    apply_coherence(l);
     TAILQ_INIT(&l->probe_waiters);
     if (lun_query_init(l) < 0) {
         mutlog_destroy(&l->log);
@@ -78,30 +91,52 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     return l;
 }
 
+void lun_free(struct lun *l)
+{
+    TAILQ_REMOVE(&l->proxy->luns, l, link);
+    log_info("target %s LUN %u: %s; READs zero-only %llu, split %llu, passed through %llu, "
+             "fallback %llu; bytes as zeros %llu, from the backend %llu; GET LBA STATUS "
+             "%llu (joined %llu, descriptors %llu, errors %llu); mutations %llu, "
+             "invalidations %llu", l->target->name, l->number,
+             l->state == LUN_ZERO_SERVING ? "zero-serving" : l->why,
+             (unsigned long long)l->n.reads_zero_only, (unsigned long long)l->n.reads_split,
+             (unsigned long long)l->n.reads_passthrough,
+             (unsigned long long)l->n.reads_fallback, (unsigned long long)l->n.bytes_zero,
+             (unsigned long long)l->n.bytes_backend, (unsigned long long)l->n.queries,
+             (unsigned long long)l->n.query_joins,
+             (unsigned long long)l->n.query_descriptors,
+             (unsigned long long)l->n.query_errors, (unsigned long long)l->n.mutations,
+             (unsigned long long)l->n.invalidations);
+    lun_query_free_held(l);
+    allocmap_free(l->map);
+    mutlog_destroy(&l->log);
+    free(l);
+}
+
 void lun_free_all(struct proxy *p)
 {
     struct lun *l;
 
-    while ((l = TAILQ_FIRST(&p->luns)) != NULL) {
-        TAILQ_REMOVE(&p->luns, l, link);
-        log_info("target %s LUN %u: %s; READs zero-only %llu, split %llu, passed through %llu, "
-                 "fallback %llu; bytes as zeros %llu, from the backend %llu; GET LBA STATUS "
-                 "%llu (joined %llu, descriptors %llu, errors %llu); mutations %llu, "
-                 "invalidations %llu", l->target->name, l->number,
-                 l->state == LUN_ZERO_SERVING ? "zero-serving" : l->why,
-                 (unsigned long long)l->n.reads_zero_only, (unsigned long long)l->n.reads_split,
-                 (unsigned long long)l->n.reads_passthrough,
-                 (unsigned long long)l->n.reads_fallback, (unsigned long long)l->n.bytes_zero,
-                 (unsigned long long)l->n.bytes_backend, (unsigned long long)l->n.queries,
-                 (unsigned long long)l->n.query_joins,
-                 (unsigned long long)l->n.query_descriptors,
-                 (unsigned long long)l->n.query_errors, (unsigned long long)l->n.mutations,
-                 (unsigned long long)l->n.invalidations);
-        lun_query_free_held(l);
-        allocmap_free(l->map);
-        mutlog_destroy(&l->log);
-        free(l);
+    while ((l = TAILQ_FIRST(&p->luns)) != NULL)
+        lun_free(l);
+}
+
+void lun_retarget(struct lun *l, const struct conf_target *target)
+{
+    bool same_cache = l->coherence == target->coherence &&
+                      l->target->page_size == target->page_size;
+
+    l->target = target;
+    if (same_cache)
+        return;
+    l->coherence = target->coherence;
+    if (l->state == LUN_ZERO_SERVING) {
+        lun_invalidate(l, "coherence or page size changed", true);
+    } else if (l->state == LUN_PASSTHROUGH) {
+        l->state = LUN_UNPROBED;
+        l->why = "not probed yet";
     }
+    apply_coherence(l);
 }
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
@@ -129,7 +164,7 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target, c
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->target == target && l->map)
+        if (lun_is_of(l, target) && l->map)
             lun_invalidate(l, why, false);
     }
 }
@@ -185,6 +220,8 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
 {
     struct lun *l = pr->lun;
 
+    if (!passthrough_why && l->coherence == CONF_COHERENCE_OFF)
+        passthrough_why = "coherence = off";    /* a reload turned it off meanwhile */
     if (passthrough_why) {
         l->state = LUN_PASSTHROUGH;
         l->why = passthrough_why;

@@ -91,7 +91,12 @@ TAILQ_HEAD(lun_list, lun);
 
 /* Find or create the LUN object for (target, number); NULL only on OOM. */
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number);
+/* Free a LUN no session reaches any more (logs its counters). */
+void lun_free(struct lun *l);
 void lun_free_all(struct proxy *p);
+/* A reload: the LUN now belongs to `target` (same backend).  If its
+ * coherence or page size differ, the cache starts over. */
+void lun_retarget(struct lun *l, const struct conf_target *target);
 
 /* Ask the facts once, on the given session's backend (after the first
  * command to the LUN succeeded, and again after they changed). */
@@ -103,7 +108,7 @@ void lun_probe_wait(struct lun *l, struct task *t);
 /* Drop what the cache knows (logged, counted).  `reprobe`: the facts
  * themselves may have changed (capacity changed, LUNs changed). */
 void lun_invalidate(struct lun *l, const char *why, bool reprobe);
-/* Invalidate every LUN a session reached (its backend session is gone). */
+/* Invalidate every LUN of target's backend (a session's backend session is gone). */
 void lun_invalidate_session(struct proxy *p, const struct conf_target *target,
                             const char *why);
 

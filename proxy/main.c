@@ -25,6 +25,13 @@ static void usage(FILE *f)
             "Runs in the foreground and logs to stderr unless log = syslog.\n");
 }
 
+static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    log_info("signal %d: reloading the configuration", (int)sig);
+    proxy_reload(arg);
+}
+
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct proxy *p = arg;
@@ -72,35 +79,37 @@ int main(int argc, char **argv)
         return 0;
     }
     log_set_level(conf->log_level);
-    if (conf->log_syslog)
-        log_use_syslog();
+    log_use_syslog(conf->log_syslog);
     signal(SIGPIPE, SIG_IGN);
 
     struct event_base *base = event_base_new();
     struct proxy *p = base ? proxy_new(base, conf) : NULL;
+    if (!p)
+        conf_free(conf);
     if (!p || proxy_listen(p) < 0 || stats_start(p) < 0) {
         if (p)
             stats_stop(p);
         proxy_free(p);
         if (base)
             event_base_free(base);
-        conf_free(conf);
         return 1;
     }
     struct event *sigint = evsignal_new(base, SIGINT, on_stop_signal, p);
     struct event *sigterm = evsignal_new(base, SIGTERM, on_stop_signal, p);
+    struct event *sighup = evsignal_new(base, SIGHUP, on_reload_signal, p);
     evsignal_add(sigint, NULL);
     evsignal_add(sigterm, NULL);
+    evsignal_add(sighup, NULL);
     log_info("iscsi-sparse-proxy %s started, %zu target(s)", PROXY_VERSION, conf->n_targets);
 
     event_base_dispatch(base);
 
     event_free(sigint);
     event_free(sigterm);
+    event_free(sighup);
     stats_stop(p);
     proxy_free(p);
     event_base_free(base);
-    conf_free(conf);
     log_info("stopped");
     return 0;
 }

@@ -57,15 +57,14 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     p->next_tsih = 1;
     TAILQ_INIT(&p->conns);
     TAILQ_INIT(&p->luns);
-    p->target_names = calloc(conf->n_targets, sizeof(*p->target_names));
+    p->target_names = proxy_target_names(conf);
     p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));
     p->listeners = calloc(conf->n_listen, sizeof(*p->listeners));
     if (!p->target_names || !p->portal_text || !p->listeners) {
+        p->conf = NULL;         /* stays the caller's */
         proxy_free(p);
         return NULL;
     }
-    for (size_t i = 0; i < conf->n_targets; i++)
-        p->target_names[i] = conf->targets[i].name;
     for (size_t i = 0; i < conf->n_listen; i++) {
         const struct conf_addr *a = &conf->listen[i];
         snprintf(p->portal_text[i], sizeof(p->portal_text[i]),
@@ -73,6 +72,15 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     }
     p->n_portals = conf->n_listen;
     return p;
+}
+
+const char **proxy_target_names(const struct conf *c)
+{
+    const char **names = calloc(c->n_targets, sizeof(*names));
+
+    for (size_t i = 0; names && i < c->n_targets; i++)
+        names[i] = c->targets[i].name;
+    return names;
 }
 
 static struct evconnlistener *listen_on(struct proxy *p, const struct conf_addr *a)
@@ -162,6 +170,7 @@ void proxy_shutdown(struct proxy *p)
 
 void proxy_conn_gone(struct proxy *p)
 {
+    proxy_reap(p);
     if (p->stopping && TAILQ_EMPTY(&p->conns))
         event_base_loopexit(p->base, NULL);
 }
@@ -174,10 +183,16 @@ void proxy_free(struct proxy *p)
         evconnlistener_free(p->listeners[i]);
     if (p->shutdown_ev)
         event_free(p->shutdown_ev);
+    if (p->reload_ev)
+        event_free(p->reload_ev);
     free(p->listeners);
     lun_free_all(p);
     free(p->target_names);
     free(p->portal_text);
+    for (size_t i = 0; i < p->n_retired; i++)
+        conf_free(p->retired[i]);
+    free(p->retired);
+    conf_free(p->conf);
     free(p);
 }
 

@@ -12,20 +12,27 @@
 #include "conf.h"
 #include "conn.h"
 #include "iscsi_discovery.h"
+#include "iscsi_login.h"
 #include "lun.h"
 
 /* Proxy-wide counters (the stats endpoint reads them). */
 struct proxy_counters {
     uint64_t connections_total;
     uint64_t sessions_total;            /* logins that reached Full Feature Phase */
-    uint64_t login_failures_total;
+    uint64_t login_failures[ISCSI_LOGIN_FAILURE_COUNT];    /* by reason */
     uint64_t rejected_pdus[16];         /* by Reject reason (RFC 7143 11.17.1) */
     uint64_t protocol_closes_total;     /* connections closed for bad input */
 };
 
 struct proxy {
     struct event_base *base;
-    struct conf *conf;
+    struct conf *conf;               /* the configuration in force (owned) */
+    /* Earlier configurations that sessions of removed or changed targets, or
+     * LUNs no target reaches any more, still point into; freed when nothing
+     * does (server_reload.c). */
+    struct conf **retired;
+    size_t n_retired;
+    struct event *reload_ev;         /* closes those sessions after shutdown_timeout */
     struct evconnlistener **listeners;
     size_t n_listeners;
     struct conn_list conns;
@@ -34,7 +41,7 @@ struct proxy {
     struct evhttp *stats_http;       /* NULL when stats_listen is empty */
     struct health *health;           /* backend checks for /healthz */
     bool stopping;
-    struct event *shutdown_ev;       /* shutdown_timeout */           /* every backend LUN reached, kept for the proxy's life */
+    struct event *shutdown_ev;       /* shutdown_timeout */
     uint16_t next_tsih;
     /* What SendTargets answers: our target names and our own portals. */
     const char **target_names;
@@ -43,7 +50,10 @@ struct proxy {
     size_t n_portals;
 };
 
+/* Takes conf (freed by proxy_free) unless it fails. */
 struct proxy *proxy_new(struct event_base *base, struct conf *conf);
+/* SendTargets' list: c's target names, or NULL on OOM. */
+const char **proxy_target_names(const struct conf *c);
 /* Open every listen portal; -1 (logged) if any fails. */
 int proxy_listen(struct proxy *p);
 /* SIGTERM / SIGINT: stop accepting, ask every logged-in initiator to log out
@@ -57,5 +67,13 @@ void proxy_conn_gone(struct proxy *p);
 void proxy_free(struct proxy *p);
 /* A fresh non-zero session handle. */
 uint16_t proxy_alloc_tsih(struct proxy *p);
+
+/* server_reload.c */
+/* SIGHUP: read the configuration file again and apply it (see
+ * docs/ARCHITECTURE.md, "Reload"); a bad file is logged and changes nothing. */
+void proxy_reload(struct proxy *p);
+/* Free retired configurations and LUNs of removed targets that nothing
+ * points to any more (after a connection is gone, and at a reload). */
+void proxy_reap(struct proxy *p);
 
 #endif

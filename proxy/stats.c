@@ -111,9 +111,12 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
                             p->conf->targets[i].name, count_sessions(p, &p->conf->targets[i]));
     metric_head(b, "sessions_total", "Logins that reached Full Feature Phase.", "counter");
     evbuffer_add_printf(b, METRIC_PREFIX "sessions_total %" PRIu64 "\n", p->n.sessions_total);
-    metric_head(b, "login_failures_total", "Logins refused.", "counter");
-    evbuffer_add_printf(b, METRIC_PREFIX "login_failures_total %" PRIu64 "\n",
-                        p->n.login_failures_total);
+    metric_head(b, "login_failures_total", "Logins refused, by reason (login status).",
+                "counter");
+    for (int r = 0; r < ISCSI_LOGIN_FAILURE_COUNT; r++)
+        evbuffer_add_printf(b, METRIC_PREFIX "login_failures_total{reason=\"%s\"} %" PRIu64 "\n",
+                            iscsi_login_failure_name((enum iscsi_login_failure)r),
+                            p->n.login_failures[r]);
     metric_head(b, "rejected_pdus_total", "PDUs answered with Reject, by reason code.",
                 "counter");
     for (unsigned r = 0; r < 16; r++) {
@@ -254,6 +257,7 @@ static char *render_json(const struct proxy *p)
     const struct lun *l;
     json_t *luns = json_array();
     json_t *rejects = json_object();
+    json_t *login_failures = json_object();
 
     TAILQ_FOREACH(l, &p->luns, link)
         json_array_append_new(luns, lun_json(l));
@@ -263,12 +267,15 @@ static char *render_json(const struct proxy *p)
         if (p->n.rejected_pdus[r])
             json_object_set_new(rejects, key, json_integer((json_int_t)p->n.rejected_pdus[r]));
     }
-    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+    for (int r = 0; r < ISCSI_LOGIN_FAILURE_COUNT; r++)
+        json_object_set_new(login_failures, iscsi_login_failure_name((enum iscsi_login_failure)r),
+                            json_integer((json_int_t)p->n.login_failures[r]));
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
                              "connections", (json_int_t)count_connections(p),
                              "connections_total", (json_int_t)p->n.connections_total,
                              "sessions", (json_int_t)count_sessions(p, NULL),
                              "sessions_total", (json_int_t)p->n.sessions_total,
-                             "login_failures_total", (json_int_t)p->n.login_failures_total,
+                             "login_failures_total", login_failures,
                              "rejected_pdus_total", rejects, "luns", luns);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(root);

@@ -24,7 +24,7 @@ else bad "the installed binary rejects the installed configuration"; fi
 unit=$dest/lib/systemd/system/iscsi-sparse-proxy.service
 if grep -q '^ExecStart=/usr/sbin/iscsi-sparse-proxy -c /etc/iscsi-sparse-proxy/' "$unit" &&
   ! grep -q '@SBINDIR@' "$unit"; then ok; else bad "the unit does not name the installed binary"; fi
-for opt in NoNewPrivileges=yes ProtectSystem=strict User=iscsi-sparse-proxy; do
+for opt in NoNewPrivileges=yes ProtectSystem=strict User=iscsi-sparse-proxy "ExecReload=/bin/kill -HUP"; do
   if grep -q "^$opt" "$unit"; then ok; else bad "the unit lacks $opt"; fi
 done
 for m in usr/share/man/man8/iscsi-sparse-proxy.8 usr/share/man/man5/iscsi-sparse-proxy.conf.5; do

@@ -51,8 +51,12 @@ class Pdu:
 
 
 class Session:
-    def __init__(self, host, port, timeout=10.0):
+    def __init__(self, host, port, timeout=10.0, accept_logout_request=False):
+        """accept_logout_request: an Async Message asking for a logout that
+        arrives while a command runs is noted in logout_requested; otherwise
+        it is an unexpected PDU."""
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.accept_logout_request = accept_logout_request
         self.header_digest = False
         self.data_digest = False
         self.cmdsn = 1
@@ -60,6 +64,7 @@ class Session:
         self.itt = 0x100
         self.initial_r2t = True
         self.last_response = None      # the SCSI Response read_response() ended with
+        self.logout_requested = None   # Parameter3 of an Async Message asking for a logout
 
     # ---- wire ---------------------------------------------------------------
     def send(self, bhs, data=b"", corrupt_data_digest=False):
@@ -159,6 +164,9 @@ class Session:
         data = b""
         while True:
             p = self.recv()
+            if p.opcode == 0x32 and p.bhs[36] == 1 and self.accept_logout_request:
+                self.logout_requested = int.from_bytes(p.bhs[42:44], "big")
+                continue
             if p.itt != itt:
                 raise RuntimeError(f"unexpected PDU 0x{p.opcode:02x} for ITT {p.itt:#x}")
             if p.opcode == 0x25:

@@ -9,7 +9,11 @@
 #                               backend's status 0x0201 and answers 0x0300
 #   backend target missing   -> login fails; backend 0x0203 -> 0x0300
 #   backend unreachable      -> login fails; answered 0x0301 (service unavailable)
-# Fails if a bad case logs in, a good one does not, or the log lacks the status.
+#   a target the proxy does not have -> 0x0203, counted as not_found
+# Then login_failures_total{reason=...} holds exactly these failures, in /stats
+# and in /metrics (promtool-valid), every other reason 0.
+# Fails if a bad case logs in, a good one does not, the log lacks the status, or
+# a counter is off by one.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,14 +31,15 @@ isp_tgtadm --op bind --mode account --tid 1 --user proxyuser ||
 # Targets: good CHAP, bad CHAP, a backend target that does not exist, a dead portal.
 FRONT_GOOD=iqn.2026-11.org.example:proxy.good FRONT_BAD=iqn.2026-11.org.example:proxy.badchap
 FRONT_MISSING=iqn.2026-11.org.example:proxy.missing FRONT_DEAD=iqn.2026-11.org.example:proxy.dead
-dead_port="" port=""
+dead_port="" port="" stats_port=""
 isp_pick_port port
 isp_pick_port dead_port
+isp_pick_port stats_port
 PROXY_CONF=$ISP_WORK/proxy.conf PROXY_LOG=$ISP_WORK/proxy.log
 cat >"$PROXY_CONF" <<CONF
 [proxy]
 listen = 127.0.0.1:$port
-stats_listen =
+stats_listen = 127.0.0.1:$stats_port
 log_level = info
 backend_timeout = 5
 
@@ -82,3 +87,27 @@ expect_refused "$FRONT_BAD" "0x0201" "0x0300" "wrong backend CHAP secret"
 expect_refused "$FRONT_MISSING" "0x0203" "0x0300" "missing backend target"
 expect_refused "$FRONT_DEAD" "0x0301" "0x0301" "unreachable backend portal"
 isp_proxy_alive "after the failed backend logins"
+
+! inq iqn.2026-11.org.example:proxy.nosuchtarget || isp_fail "a login to an unknown target succeeded"
+grep -q "login refused with status 0x0203" "$PROXY_LOG" || isp_fail "unknown target: not refused with 0x0203"
+
+# Each initiator above tried once: libiscsi does not retry a refused login.
+isp_stats_get "$stats_port" stats "$ISP_WORK/stats.json"
+python3 - "$ISP_WORK/stats.json" <<'PY' || isp_fail "login_failures_total in /stats is not as expected"
+import json, sys
+got = json.load(open(sys.argv[1]))["login_failures_total"]
+want = {r: 0 for r in got}
+want.update(target_error=2, backend_unavailable=1, not_found=1)
+if len(got) != 12 or got != want:
+    sys.exit(f"login_failures_total: {got}, expected {want}")
+PY
+isp_stats_get "$stats_port" metrics "$ISP_WORK/metrics.txt"
+if command -v promtool >/dev/null; then
+  promtool check metrics <"$ISP_WORK/metrics.txt" >"$ISP_WORK/promtool.log" 2>&1 ||
+    { cat "$ISP_WORK/promtool.log" >&2; isp_fail "promtool check metrics rejects /metrics"; }
+fi
+for want in target_error=2 backend_unavailable=1 not_found=1 authentication=0 other=0; do
+  grep -qx "iscsi_sparse_proxy_login_failures_total{reason=\"${want%=*}\"} ${want#*=}" \
+    "$ISP_WORK/metrics.txt" || isp_fail "/metrics: login_failures_total{reason=\"${want%=*}\"} is not ${want#*=}"
+done
+echo "## login_failures_total: target_error 2, backend_unavailable 1, not_found 1, the rest 0"
