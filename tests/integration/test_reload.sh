@@ -5,7 +5,8 @@
 # B (C's backend) and sets log_level = debug; SIGHUP:
 #   - A's session carries on: the same connection, no second login (the log's
 #     session lines, sessions_total), its I/O goes on without an error and
-#     every block reads back as last written;
+#     every block reads back as last written; so does a qemu-io session on A
+#     (QEMU's initiator) writing and reading back patterns across the reload;
 #   - C's initiator gets an Asynchronous Message asking for a logout within
 #     shutdown_timeout and logs out; a new login to C is refused (not found);
 #   - B is listed by SendTargets and takes a write and a read back (qemu-io);
@@ -58,7 +59,19 @@ python3 "$here/shutdown_client.py" 127.0.0.1 "$PROXY_PORT" "$IQN_C" "$ISP_INITIA
   "$TIMEOUT" >"$ISP_WORK/c.out" 2>&1 &
 C_PID=$!
 isp_wait_output "$ISP_WORK/c.out" "logged in" "$C_PID" "the client of C did not log in"
-[[ $(top_stat sessions_total) -eq 2 ]] || isp_fail "sessions_total is not 2 before the reload"
+# QEMU's initiator on A across reload 1: 1 MiB patterns at 160 MiB + i MiB,
+# each written, read back and checked (-P), 100 ms apart for about 8 s.
+QEMU_IQN=iqn.2008-11.org.linux-kvm
+qargs=()
+for ((i = 0; i < 80; i++)); do
+  qargs+=(-c "write -P $((i + 1)) $((160 + i % 24))M 1M" -c "read -P $((i + 1)) $((160 + i % 24))M 1M"
+    -c "sleep 100")
+done
+isp_timeout 120 qemu-io -f raw "${qargs[@]}" "iscsi://127.0.0.1:$PROXY_PORT/$IQN_A/$ISP_LUN" \
+  >"$ISP_WORK/qio.out" 2>&1 &
+QIO_PID=$!
+isp_wait_output "$ISP_WORK/qio.out" "read 1048576/1048576" "$QIO_PID" "qemu-io on A did not start"
+[[ $(top_stat sessions_total) -eq 3 ]] || isp_fail "sessions_total is not 3 before the reload"
 grep -q ' debug ' "$PROXY_LOG" && isp_fail "debug lines at log_level = info"
 
 # Reload 1: C removed, B added (on C's backend), log_level debug.
@@ -86,7 +99,16 @@ if isp_timeout 30 iscsi-inq -i "$ISP_INITIATOR2" "iscsi://127.0.0.1:$PROXY_PORT/
 [[ $(top_stat not_found) -eq 1 ]] || isp_fail "the refused login to C is not counted as not_found"
 grep -q ' debug ' "$PROXY_LOG" || isp_fail "no debug line after the reload to log_level = debug"
 io_alive "after the reload"
-echo "## reload: A's I/O undisturbed, C logged out, B discoverable and usable, debug on"
+isp_alive "$QIO_PID" || isp_fail "qemu-io on A ended before the reload was checked: too short to span it"
+rc=0
+wait "$QIO_PID" || rc=$?
+((rc == 0)) && ! grep -qiE 'failed|error|mismatch' "$ISP_WORK/qio.out" ||
+  { cat "$ISP_WORK/qio.out" >&2; isp_fail "qemu-io on A failed across the reload"; }
+n=$(grep -c "^read 1048576/1048576" "$ISP_WORK/qio.out")
+((n == 80)) || isp_fail "qemu-io on A read back $n patterns, expected 80"
+n=$(sessions_of "$QEMU_IQN" "$IQN_A")
+((n == 1)) || isp_fail "$n logins of qemu-io to A in the log, expected 1 (its session was dropped)"
+echo "## reload: A's I/O undisturbed (own client and qemu-io), C logged out, B discoverable and usable, debug on"
 
 # Reload 2: a broken file changes nothing.
 printf '[proxy]\nlisten = 127.0.0.1:%s\nqueue_depth = lots\n' "$PROXY_PORT" >"$PROXY_CONF"
