@@ -1,6 +1,7 @@
 /*
- * Backend LUNs: the registry, the facts probe (READ CAPACITY(16), Block
- * Limits VPD, Logical Block Provisioning VPD), the decision whether zeros
+ * Backend LUNs: the registry, the probe (Device Identification VPD, READ
+ * CAPACITY(16), Block Limits VPD, Logical Block Provisioning VPD), the
+ * decision whether zeros
  * may be served (DESIGN.md: LBPME=1, LBPRZ=1), page size, unit attentions
  * and invalidation.
  */
@@ -53,7 +54,7 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
             !strcmp(l->target->backend_target, target->backend_target) &&
             !strcmp(l->target->backend_portal.host, target->backend_portal.host) &&
             !strcmp(l->target->backend_portal.port, target->backend_portal.port))
-            return l;
+            return l->same_as ? l->same_as : l;
     }
     l = calloc(1, sizeof(*l));
     if (!l)
@@ -66,8 +67,10 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     l->target = target;
     l->number = number;
     l->coherence = target->coherence;
-    l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
-    l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
+    /* Probed even with coherence = off: its identity tells whether its
+     * writes can touch what another target's object caches. */
+    l->state = LUN_UNPROBED;
+    l->why = "not probed yet";
     TAILQ_INIT(&l->probe_waiters);
     if (lun_query_init(l) < 0) {
         mutlog_destroy(&l->log);
@@ -109,11 +112,13 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe)
     /* Answers to queries sent before this apply no negatives after it. */
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
-    if (reprobe && l->state != LUN_PASSTHROUGH) {
+    if (reprobe) {
+        /* Even the identity: reported LUNs changed may mean another LU. */
         allocmap_free(l->map);
         l->map = NULL;
         l->state = LUN_UNPROBED;
         l->why = "facts changed, probing again";
+        lun_identity_reset(l);
     } else if (l->map) {
         /* Only negatives can be wrong: ALLOCATED means "may hold data", and
          * keeping it also covers a write whose outcome is unknown (its
@@ -129,8 +134,9 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target, c
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->target == target && l->map)
-            lun_invalidate(l, why, false);
+        struct lun *used = l->same_as ? l->same_as : l;   /* where its commands went */
+        if (l->target == target && used->map)
+            lun_invalidate(used, why, false);
     }
 }
 
@@ -151,11 +157,12 @@ static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_
 
 /* ---- the probe: three commands in a row on one session's backend ------- */
 
-enum probe_step { PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
+enum probe_step { PROBE_IDENTITY, PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
 
 struct probe {
     struct lun *lun;
     struct conn *conn;
+    uint32_t lun_no;            /* the LUN's number on conn's backend session */
     enum probe_step step;
     struct scsi_capacity cap;
     struct scsi_block_limits bl;
@@ -229,7 +236,8 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
         probe_wake(l);
         return;
     }
-    if (lun_absorb_unit_attention(l, pr->conn, status, st) && ++l->probe_retries <= PROBE_MAX_RETRIES) {
+    if (lun_absorb_unit_attention(l, pr->conn, pr->lun_no, status, st) &&
+        ++l->probe_retries <= PROBE_MAX_RETRIES) {
         scsi_free_scsi_task(st);
         probe_send(pr);                 /* the condition is stashed for the initiator */
         return;
@@ -238,6 +246,21 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
     const char *fail = NULL;
     struct scsi_lbp_vpd lbp;
+    if (pr->step == PROBE_IDENTITY) {
+        /* Not needed for zero-serving: without it the LUN is unidentified. */
+        bool alias = lun_identify(l, status == SCSI_STATUS_GOOD ? buf : NULL, len);
+        scsi_free_scsi_task(st);
+        if (alias) {
+            free(pr);           /* its commands use the other object now */
+            probe_wake(l);
+        } else if (l->target->coherence == CONF_COHERENCE_OFF) {
+            probe_finish(pr, "coherence = off");
+        } else {
+            pr->step++;
+            probe_send(pr);
+        }
+        return;
+    }
     if (status != SCSI_STATUS_GOOD) {
         fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
              : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
@@ -275,6 +298,10 @@ static void probe_send(struct probe *pr)
     uint32_t alloc;
 
     switch (pr->step) {
+    case PROBE_IDENTITY:
+        alloc = SCSI_VPD_DEVICE_ID_LEN;
+        n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_DEVICE_ID, (uint16_t)alloc);
+        break;
     case PROBE_CAPACITY:
         alloc = SCSI_RC16_DATA_LEN;
         n = scsi_rc16_build(cdb, sizeof(cdb), alloc);
@@ -289,7 +316,7 @@ static void probe_send(struct probe *pr)
         break;
     }
     struct scsi_task *st = n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ, (int)alloc) : NULL;
-    if (!st || backend_submit(pr->conn->backend, pr->lun->number, st, NULL, probe_done, pr) < 0) {
+    if (!st || backend_submit(pr->conn->backend, pr->lun_no, st, NULL, probe_done, pr) < 0) {
         struct lun *l = pr->lun;
         if (st)
             scsi_free_scsi_task(st);
@@ -299,7 +326,7 @@ static void probe_send(struct probe *pr)
     }
 }
 
-void lun_probe(struct lun *l, struct conn *c)
+void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no)
 {
     if (l->state != LUN_UNPROBED)
         return;
@@ -308,6 +335,7 @@ void lun_probe(struct lun *l, struct conn *c)
         return;
     pr->lun = l;
     pr->conn = c;
+    pr->lun_no = lun_no;
     l->state = LUN_PROBING;
     l->why = "probing";
     l->probe_retries = 0;
@@ -316,7 +344,7 @@ void lun_probe(struct lun *l, struct conn *c)
 
 /* ---- unit attentions ----------------------------------------------------- */
 
-enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
+enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                     const struct scsi_task *st)
 {
     struct scsi_sense_info si;
@@ -331,7 +359,7 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
     /* A target reports a reset (29h) to the first command of every new I_T
      * nexus; for the session the proxy just opened that is the nexus being
      * new, not the LUN's data changing.  Later reset notices invalidate. */
-    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, l->number)) {
+    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no)) {
         log_debug("target %s LUN %u: new I_T nexus notice (%02xh/%02xh)", l->target->name,
                   l->number, si.asc, si.ascq);
         return r;
@@ -344,13 +372,13 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
     return r;
 }
 
-bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
+bool lun_absorb_unit_attention(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                const struct scsi_task *st)
 {
-    if (lun_note_status(l, c, status, st) == SCSI_UA_NONE)
+    if (lun_note_status(l, c, lun_no, status, st) == SCSI_UA_NONE)
         return false;
     /* The proxy's own command consumed a condition meant for the initiator:
      * keep it and report it on the initiator's next command to this LUN. */
-    conn_stash_unit_attention(c, l->number, st->datain.data, (size_t)st->datain.size);
+    conn_stash_unit_attention(c, lun_no, st->datain.data, (size_t)st->datain.size);
     return true;
 }
