@@ -109,6 +109,8 @@ void lun_free_all(struct proxy *p)
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
 {
+    if (l->same_as)             /* a command begun before l became an alias */
+        l = l->same_as;
     /* Answers to queries sent before this apply no negatives after it. */
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
