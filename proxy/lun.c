@@ -1,9 +1,8 @@
 /*
  * Backend LUNs: the registry, the probe (Device Identification VPD, READ
  * CAPACITY(16), Block Limits VPD, Logical Block Provisioning VPD), the
- * decision whether zeros
- * may be served (DESIGN.md: LBPME=1, LBPRZ=1), page size, unit attentions
- * and invalidation.
+ * decision whether zeros may be served (DESIGN.md: LBPME=1, LBPRZ=1), page
+ * size, unit attentions and invalidation.  Aliases: lun_identity.c.
  */
 #include "lun.h"
 
@@ -53,8 +52,18 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
         if (l->number == number &&
             !strcmp(l->target->backend_target, target->backend_target) &&
             !strcmp(l->target->backend_portal.host, target->backend_portal.host) &&
-            !strcmp(l->target->backend_portal.port, target->backend_portal.port))
-            return l->same_as ? l->same_as : l;
+            !strcmp(l->target->backend_portal.port, target->backend_portal.port)) {
+            struct lun *u = l->same_as ? l->same_as : l;
+            if (target->coherence == CONF_COHERENCE_VERIFY &&
+                u->coherence == CONF_COHERENCE_EXCLUSIVE) {
+                /* Another [target] section with the same triple: a verify
+                 * target means someone may write around the proxy. */
+                u->coherence = CONF_COHERENCE_VERIFY;
+                log_info("target %s LUN %u: coherence verify (target %s says so)",
+                         u->target->name, u->number, target->name);
+            }
+            return u;
+        }
     }
     l = calloc(1, sizeof(*l));
     if (!l)
@@ -157,7 +166,7 @@ static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_
     return bytes <= l->block_size ? 1 : (uint32_t)(bytes / l->block_size);
 }
 
-/* ---- the probe: three commands in a row on one session's backend ------- */
+/* ---- the probe: four commands in a row on one session's backend -------- */
 
 enum probe_step { PROBE_IDENTITY, PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
 

@@ -72,7 +72,7 @@ struct lun {
     enum lun_state state;
     const char *why;                /* why not zero-serving (static text) */
     enum conf_coherence coherence;  /* the least trusting of the targets
-                                       sharing the object, `off` aside */
+                                       that used the object, `off` aside */
 
     /* identity (lun_identity.c) */
     bool identified;                /* identity is the LU's VPD 83h designator */

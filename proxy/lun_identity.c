@@ -93,7 +93,7 @@ bool lun_identify(struct lun *l, const uint8_t *buf, size_t len)
     repoint(l->proxy, l, a);
     log_info("target %s LUN %u is the same LUN as target %s LUN %u (VPD 83h): one cache",
              l->target->name, l->number, a->target->name, a->number);
-    if (l->target->coherence == CONF_COHERENCE_VERIFY && a->coherence != CONF_COHERENCE_VERIFY) {
+    if (l->coherence == CONF_COHERENCE_VERIFY && a->coherence == CONF_COHERENCE_EXCLUSIVE) {
         /* Someone may write around the proxy: nobody may trust UNALLOCATED. */
         a->coherence = CONF_COHERENCE_VERIFY;
         log_info("target %s LUN %u: coherence verify (target %s says so)", a->target->name,
@@ -118,11 +118,9 @@ void lun_identity_reset(struct lun *l)
         x->same_as = NULL;
         x->identified = false;
         memset(&x->identity, 0, sizeof(x->identity));
-        x->coherence = x->target->coherence;
         x->state = LUN_UNPROBED;
         x->why = "facts changed, probing again";
     }
-    l->coherence = l->target->coherence;
 }
 
 static void cross_invalidate(struct lun *l, bool everyone, const char *why)

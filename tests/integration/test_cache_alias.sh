@@ -6,16 +6,23 @@
 # UNALLOCATED), then data is written through target B into hole pages and read back
 # through A: it must be B's data, never A's stale zeros.
 #
-# Two rounds. Round 1: B's first session writes, so its LUN object is new and of
-# unknown identity when the write goes out (lun_identity.c: such a write makes
-# every other object forget its holes). Round 2: after /stats shows B as an alias
-# of A (the probe read the same VPD 83h designator), writes through B go to A's
-# own map and mutation log: A is not invalidated, its mutation count grows.
+# Round 0: the first commands through B are writes, so B's LUN object is new and
+# of unknown identity when they go out (lun_identity.c: such a write makes every
+# other object forget its holes, at send and at completion). Round 1: more writes
+# through B with qemu-io, B's object identified or not by then. Round 2: after
+# /stats shows B as an alias of A (the probe read the same VPD 83h designator),
+# writes through B go to A's own map and mutation log: A is not invalidated, its
+# mutation count grows.
+#
+# Then target C, a third section with A's very portal (so A's object from the
+# start) and coherence = off: its READs must not be served from the cache, and its
+# write must be seen through A.
 #
 # What makes it fail: a READ through A answered from a stale UNALLOCATED entry
-# (zeros where B wrote), B not shown as the same LUN as A in /stats, a write through
-# the alias invalidating A instead of entering its map, or a full read through
-# either target differing from the backing file.
+# (zeros where B or C wrote), B not shown as the same LUN as A in /stats, a write
+# through the alias invalidating A instead of entering its map, C's READ served
+# zeros from the cache, or a full read through any target differing from the
+# backing file.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -25,6 +32,7 @@ isp_start_layout_backend
 K=1024 M=$((1024 * 1024)) PAGE=$((64 * 1024))
 IQN_A=iqn.2026-11.org.example:proxy.alias-a
 IQN_B=iqn.2026-11.org.example:proxy.alias-b
+IQN_C=iqn.2026-11.org.example:proxy.alias-c-off
 
 isp_pick_port port
 isp_pick_port stats
@@ -45,10 +53,16 @@ coherence = exclusive
 backend_portal = localhost:$TGT_PORT
 backend_target = $BACKEND_IQN
 coherence = exclusive
+
+[target $IQN_C]
+backend_portal = 127.0.0.1:$TGT_PORT
+backend_target = $BACKEND_IQN
+coherence = off
 CONF
 isp_run_proxy_conf "$port" "$stats"
 URL_A=iscsi://127.0.0.1:$port/$IQN_A/$ISP_LUN
 URL_B=iscsi://127.0.0.1:$port/$IQN_B/$ISP_LUN
+URL_C=iscsi://127.0.0.1:$port/$IQN_C/$ISP_LUN
 isp_log "proxy pid $PROXY_PID: $IQN_A -> 127.0.0.1:$TGT_PORT, $IQN_B -> localhost:$TGT_PORT"
 
 # lun_field IQN KEY: KEY of that target's LUN in /stats (a key of the LUN, of its
@@ -124,21 +138,61 @@ write_b_read_a() {
   done
 }
 
-# Round 1: A warm, B never used; B's first session writes into A's known holes.
-# (The proxy probes a LUN after the first command to it succeeded, on that
-# session; a session gone before the answers leaves it for the next one.)
+# Warm A. (The proxy probes a LUN after the first command to it succeeded, on
+# that session; a session gone before the answers leaves it for the next one.)
 deadline=$((SECONDS + 10))
 until [[ $(lun_field "$IQN_A" state 2>/dev/null) == zero-serving ]]; do   # no entry before
   ((SECONDS < deadline)) || isp_fail "A is not zero-serving 10 s after its first session"
   isp_qio "$URL_A" "sleep 100" || isp_fail "opening $URL_A failed"
 done
+warm_a "round 0"
+
+# Round 0: the very first commands through B are WRITE(10)s (a minimal initiator,
+# tests/integration/iscsi_client.py): B's object is probed only after its first
+# command succeeded, so they go out on an object of unknown identity, and A must
+# forget its holes. tgt answers a new nexus's first command with a unit
+# attention, hence the retry.
+inv0=$(lun_field "$IQN_A" cache_invalidations_total)
+first_writes=("0xa1 $((30 * M - 8 * K)) $((4 * K))" "0xa2 $((60 * M - PAGE)) $PAGE")
+for w in "${first_writes[@]}"; do
+  read -r byte off len <<<"$w"
+  is_hole_pages "$off" "$len" || isp_fail "test layout: [$off, +$len) is not in hole pages"
+  isp_qio "$URL_A" "read -P 0 $off $len" || isp_fail "round 0: [$off, +$len) is not zeros through A"
+done
+PYTHONPATH=$(dirname "$0") isp_timeout 60 python3 - "$port" "$IQN_B" "$ISP_INITIATOR" \
+  "${first_writes[@]}" <<'PY' || isp_fail "round 0: the first writes through B failed"
+import sys
+from iscsi_client import Session
+port, target, initiator = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = Session("127.0.0.1", port)
+s.login(initiator, target)
+for w in sys.argv[4:]:
+    byte, off, n = int(w.split()[0], 16), int(w.split()[1]), int(w.split()[2])
+    for attempt in range(3):            # a unit attention first, then the write
+        status, _ = s.read_response(s.write10(off // 512, bytes([byte]) * n))
+        if status == 0:
+            break
+    else:
+        sys.exit("WRITE(10) at %d: status %#x" % (off, status))
+s.logout()
+PY
+for w in "${first_writes[@]}"; do
+  read -r byte off len <<<"$w"
+  isp_expect_bytes "$ISP_IMG" "$off" "$len" "$byte" "round 0: B's data in the backing file"
+  isp_qio "$URL_A" "read -P $byte $off $len" ||
+    isp_fail "round 0: [$off, +$len) read through A is not B's $byte (stale zeros from A's cache?)"
+done
+inv1=$(lun_field "$IQN_A" cache_invalidations_total)
+((inv1 >= inv0 + 2)) ||
+  isp_fail "round 0: writes on B's unidentified object invalidated A $((inv1 - inv0)) times, expected at send and completion"
+echo "## round 0: first writes through B (identity unknown) read back through warm A; A invalidated $((inv1 - inv0)) times"
 warm_a "round 1"
-write_b_read_a "round 1 (B new)" \
+write_b_read_a "round 1 (qemu-io through B)" \
   "0xb1 $((30 * M + 1000)) 3000" \
   "0xb2 $((60 * M)) $PAGE" \
   "0xb3 $((70 * M + 60 * K)) $((8 * K))" \
   "0xb4 $((80 * M + 512)) $((3 * M))"
-echo "## round 1: writes through a new target B read back through warm A"
+echo "## round 1: qemu-io writes through B read back through warm A"
 
 # B's probe found A's designator: B is an alias of A, one cache.
 [[ $(lun_field "$IQN_A" identity) == naa:* ]] || isp_fail "A has no NAA identity: $(lun_field "$IQN_A" identity)"
@@ -166,10 +220,26 @@ mut1=$(lun_field "$IQN_A" mutations_total)
 ((mut1 >= mut0 + 3)) || isp_fail "round 2: A counted $((mut1 - mut0)) mutations for 3 writes through B"
 echo "## round 2: writes through alias B entered A's map ($((mut1 - mut0)) mutations, no invalidation)"
 
-# Both targets read the whole LUN as the file is now.
-for u in "$URL_A" "$URL_B"; do
+# Target C has A's portal, target and LUN (so A's object) but coherence = off:
+# its READs get no zeros from the cache, its writes are seen through A.
+hole=$((170 * M))
+z0=$(lun_field "$IQN_A" read_bytes_total_zero)
+isp_qio "$URL_A" "read -P 0 $hole $PAGE" || isp_fail "[$hole, +$PAGE) is not zeros through A"
+z1=$(lun_field "$IQN_A" read_bytes_total_zero)
+((z1 - z0 == PAGE)) || isp_fail "A served $((z1 - z0)) zero bytes for a known hole page, expected $PAGE"
+isp_qio "$URL_C" "read -P 0 $hole $PAGE" || isp_fail "[$hole, +$PAGE) is not zeros through C"
+z2=$(lun_field "$IQN_A" read_bytes_total_zero)
+((z2 == z1)) || isp_fail "target C (coherence = off) was served $((z2 - z1)) bytes from the cache"
+isp_qio "$URL_A" "read -P 0 $((180 * M)) $PAGE" || isp_fail "[180 MiB, +$PAGE) is not zeros through A"
+isp_qio "$URL_C" "write -P 0xd1 $((180 * M)) $PAGE" || isp_fail "the write through C failed"
+isp_qio "$URL_A" "read -P 0xd1 $((180 * M)) $PAGE" ||
+  isp_fail "C's write at 180 MiB read through A is not 0xd1 (stale zeros?)"
+echo "## target C (coherence = off, A's object): no zeros from the cache, its write seen through A"
+
+# All three targets read the whole LUN as the file is now.
+for u in "$URL_A" "$URL_B" "$URL_C"; do
   isp_read_all "$u" "$ISP_WORK/all.raw"
   cmp "$ISP_WORK/all.raw" "$ISP_IMG" || isp_fail "full read through $u differs from the backing file"
 done
-echo "## full reads through A and B equal the backing file"
+echo "## full reads through A, B and C equal the backing file"
 isp_proxy_alive "after the alias test"
