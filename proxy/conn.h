@@ -81,6 +81,8 @@ struct task {
     struct scsi_cdb_info ci;
     struct mutation mut;    /* while a mutation is in flight */
     bool mut_active;
+    bool mut_cross;         /* a mutation other LUN objects heard of at send */
+    bool mut_unidentified;  /* ... sent on a LUN object of unknown identity */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
 
     /* A planned READ (task_read.c). */

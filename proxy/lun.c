@@ -1,8 +1,8 @@
 /*
- * Backend LUNs: the registry, the facts probe (READ CAPACITY(16), Block
- * Limits VPD, Logical Block Provisioning VPD), the decision whether zeros
- * may be served (DESIGN.md: LBPME=1, LBPRZ=1), page size, unit attentions
- * and invalidation.
+ * Backend LUNs: the registry, the probe (Device Identification VPD, READ
+ * CAPACITY(16), Block Limits VPD, Logical Block Provisioning VPD), the
+ * decision whether zeros may be served (DESIGN.md: LBPME=1, LBPRZ=1), page
+ * size, unit attentions and invalidation.  Aliases: lun_identity.c.
  */
 #include "lun.h"
 
@@ -44,16 +44,6 @@ uint64_t lun_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-/* Zeros are never served with coherence = off: such a LUN is pass-through
- * until a reload turns it on. */
-static void apply_coherence(struct lun *l)
-{
-    if (l->coherence == CONF_COHERENCE_OFF && l->state == LUN_UNPROBED) {
-        l->state = LUN_PASSTHROUGH;
-        l->why = "coherence = off";
-    }
-}
-
 static bool lun_is_of(const struct lun *l, const struct conf_target *target)
 {
     return conf_same_backend(l->target, target);
@@ -64,8 +54,18 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->number == number && lun_is_of(l, target))
-            return l;
+        if (l->number == number && lun_is_of(l, target)) {
+            struct lun *u = l->same_as ? l->same_as : l;
+            if (target->coherence == CONF_COHERENCE_VERIFY &&
+                u->coherence == CONF_COHERENCE_EXCLUSIVE) {
+                /* Another [target] section with the same backend: a verify
+                 * target means someone may write around the proxy. */
+                u->coherence = CONF_COHERENCE_VERIFY;
+                log_info("target %s LUN %u: coherence verify (target %s says so)",
+                         u->target->name, u->number, target->name);
+            }
+            return u;
+        }
     }
     l = calloc(1, sizeof(*l));
     if (!l)
@@ -78,9 +78,10 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     l->target = target;
     l->number = number;
     l->coherence = target->coherence;
+    /* Probed even with coherence = off: its identity tells whether its
+     * writes can touch what another target's object caches. */
     l->state = LUN_UNPROBED;
     l->why = "not probed yet";
-    apply_coherence(l);
     TAILQ_INIT(&l->probe_waiters);
     if (lun_query_init(l) < 0) {
         mutlog_destroy(&l->log);
@@ -136,19 +137,22 @@ void lun_retarget(struct lun *l, const struct conf_target *target)
         l->state = LUN_UNPROBED;
         l->why = "not probed yet";
     }
-    apply_coherence(l);
 }
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
 {
+    if (l->same_as)             /* a command begun before l became an alias */
+        l = l->same_as;
     /* Answers to queries sent before this apply no negatives after it. */
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
-    if (reprobe && l->state != LUN_PASSTHROUGH) {
+    if (reprobe) {
+        /* Even the identity: reported LUNs changed may mean another LU. */
         allocmap_free(l->map);
         l->map = NULL;
         l->state = LUN_UNPROBED;
         l->why = "facts changed, probing again";
+        lun_identity_reset(l);
     } else if (l->map) {
         /* Only negatives can be wrong: ALLOCATED means "may hold data", and
          * keeping it also covers a write whose outcome is unknown (its
@@ -164,8 +168,9 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target, c
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (lun_is_of(l, target) && l->map)
-            lun_invalidate(l, why, false);
+        struct lun *used = l->same_as ? l->same_as : l;   /* where its commands went */
+        if (lun_is_of(l, target) && used->map)
+            lun_invalidate(used, why, false);
     }
 }
 
@@ -184,13 +189,14 @@ static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_
     return bytes <= l->block_size ? 1 : (uint32_t)(bytes / l->block_size);
 }
 
-/* ---- the probe: three commands in a row on one session's backend ------- */
+/* ---- the probe: four commands in a row on one session's backend -------- */
 
-enum probe_step { PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
+enum probe_step { PROBE_IDENTITY, PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
 
 struct probe {
     struct lun *lun;
     struct conn *conn;
+    uint32_t lun_no;            /* the LUN's number on conn's backend session */
     enum probe_step step;
     struct scsi_capacity cap;
     struct scsi_block_limits bl;
@@ -266,7 +272,8 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
         probe_wake(l);
         return;
     }
-    if (lun_absorb_unit_attention(l, pr->conn, status, st) && ++l->probe_retries <= PROBE_MAX_RETRIES) {
+    if (lun_absorb_unit_attention(l, pr->conn, pr->lun_no, status, st) &&
+        ++l->probe_retries <= PROBE_MAX_RETRIES) {
         scsi_free_scsi_task(st);
         probe_send(pr);                 /* the condition is stashed for the initiator */
         return;
@@ -275,6 +282,21 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
     const char *fail = NULL;
     struct scsi_lbp_vpd lbp;
+    if (pr->step == PROBE_IDENTITY) {
+        /* Not needed for zero-serving: without it the LUN is unidentified. */
+        bool alias = lun_identify(l, status == SCSI_STATUS_GOOD ? buf : NULL, len);
+        scsi_free_scsi_task(st);
+        if (alias) {
+            free(pr);           /* its commands use the other object now */
+            probe_wake(l);
+        } else if (l->target->coherence == CONF_COHERENCE_OFF) {
+            probe_finish(pr, "coherence = off");
+        } else {
+            pr->step++;
+            probe_send(pr);
+        }
+        return;
+    }
     if (status != SCSI_STATUS_GOOD) {
         fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
              : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
@@ -312,6 +334,10 @@ static void probe_send(struct probe *pr)
     uint32_t alloc;
 
     switch (pr->step) {
+    case PROBE_IDENTITY:
+        alloc = SCSI_VPD_DEVICE_ID_LEN;
+        n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_DEVICE_ID, (uint16_t)alloc);
+        break;
     case PROBE_CAPACITY:
         alloc = SCSI_RC16_DATA_LEN;
         n = scsi_rc16_build(cdb, sizeof(cdb), alloc);
@@ -326,7 +352,7 @@ static void probe_send(struct probe *pr)
         break;
     }
     struct scsi_task *st = n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ, (int)alloc) : NULL;
-    if (!st || backend_submit(pr->conn->backend, pr->lun->number, st, NULL, probe_done, pr) < 0) {
+    if (!st || backend_submit(pr->conn->backend, pr->lun_no, st, NULL, probe_done, pr) < 0) {
         struct lun *l = pr->lun;
         if (st)
             scsi_free_scsi_task(st);
@@ -336,7 +362,7 @@ static void probe_send(struct probe *pr)
     }
 }
 
-void lun_probe(struct lun *l, struct conn *c)
+void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no)
 {
     if (l->state != LUN_UNPROBED)
         return;
@@ -345,6 +371,7 @@ void lun_probe(struct lun *l, struct conn *c)
         return;
     pr->lun = l;
     pr->conn = c;
+    pr->lun_no = lun_no;
     l->state = LUN_PROBING;
     l->why = "probing";
     l->probe_retries = 0;
@@ -353,7 +380,7 @@ void lun_probe(struct lun *l, struct conn *c)
 
 /* ---- unit attentions ----------------------------------------------------- */
 
-enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
+enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                     const struct scsi_task *st)
 {
     struct scsi_sense_info si;
@@ -368,7 +395,7 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
     /* A target reports a reset (29h) to the first command of every new I_T
      * nexus; for the session the proxy just opened that is the nexus being
      * new, not the LUN's data changing.  Later reset notices invalidate. */
-    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, l->number)) {
+    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no)) {
         log_debug("target %s LUN %u: new I_T nexus notice (%02xh/%02xh)", l->target->name,
                   l->number, si.asc, si.ascq);
         return r;
@@ -381,13 +408,13 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
     return r;
 }
 
-bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
+bool lun_absorb_unit_attention(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                const struct scsi_task *st)
 {
-    if (lun_note_status(l, c, status, st) == SCSI_UA_NONE)
+    if (lun_note_status(l, c, lun_no, status, st) == SCSI_UA_NONE)
         return false;
     /* The proxy's own command consumed a condition meant for the initiator:
      * keep it and report it on the initiator's next command to this LUN. */
-    conn_stash_unit_attention(c, l->number, st->datain.data, (size_t)st->datain.size);
+    conn_stash_unit_attention(c, lun_no, st->datain.data, (size_t)st->datain.size);
     return true;
 }

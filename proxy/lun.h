@@ -2,9 +2,11 @@
  * A backend LUN as the proxy knows it: its facts (READ CAPACITY(16), Block
  * Limits and Logical Block Provisioning VPD), whether zeros may be served
  * for it, its allocation cache and mutation log, its GET LBA STATUS queries
- * and its counters.  One object per LUN identity (backend portal, backend
- * target, LUN number), shared by every session that reaches it and kept for
- * the life of the proxy.
+ * and its counters.  One object per (backend portal, backend target, LUN
+ * number), shared by every session that reaches it and kept for the life of
+ * the proxy; when the probe finds that two objects are one logical unit
+ * (VPD 83h, lun_identity.c), the later one becomes an alias and every
+ * command through it uses the first: one cache per logical unit.
  */
 #ifndef ISP_LUN_H
 #define ISP_LUN_H
@@ -19,6 +21,7 @@
 #include "conf.h"
 #include "mutlog.h"
 #include "scsi_capacity.h"
+#include "scsi_devid.h"
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -68,7 +71,14 @@ struct lun {
     uint32_t number;
     enum lun_state state;
     const char *why;                /* why not zero-serving (static text) */
-    enum conf_coherence coherence;
+    enum conf_coherence coherence;  /* the least trusting of the targets
+                                       that used the object, `off` aside */
+
+    /* identity (lun_identity.c) */
+    bool identified;                /* identity is the LU's VPD 83h designator */
+    bool identity_none_logged;      /* "no usable designator" said once */
+    struct scsi_devid identity;
+    struct lun *same_as;            /* alias: the object its commands use */
 
     /* facts */
     uint32_t block_size;
@@ -89,7 +99,8 @@ struct lun {
 };
 TAILQ_HEAD(lun_list, lun);
 
-/* Find or create the LUN object for (target, number); NULL only on OOM. */
+/* The object commands to (target, number) use: the one for that triple, or
+ * the one it is an alias of; created when new.  NULL only on OOM. */
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number);
 /* Free a LUN no session reaches any more (logs its counters). */
 void lun_free(struct lun *l);
@@ -98,9 +109,10 @@ void lun_free_all(struct proxy *p);
  * coherence or page size differ, the cache starts over. */
 void lun_retarget(struct lun *l, const struct conf_target *target);
 
-/* Ask the facts once, on the given session's backend (after the first
- * command to the LUN succeeded, and again after they changed). */
-void lun_probe(struct lun *l, struct conn *c);
+/* Ask the identity and the facts once, on the given session's backend,
+ * where the LUN is number lun_no (after the first command to the LUN
+ * succeeded, and again after they changed). */
+void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no);
 /* A READ waits for the probe in flight; task_read_resume(t) runs when it
  * ends, whatever its outcome. */
 void lun_probe_wait(struct lun *l, struct task *t);
@@ -112,14 +124,15 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe);
 void lun_invalidate_session(struct proxy *p, const struct conf_target *target,
                             const char *why);
 
-/* A command's status on c's backend session: a unit attention that changes
- * what the cache may know invalidates it.  Returns its class (or NONE). */
-enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, int status,
+/* A command's status on c's backend session, sent to LUN number lun_no
+ * there: a unit attention that changes what the cache may know invalidates
+ * it.  Returns its class (or NONE). */
+enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                     const struct scsi_task *st);
 /* Same for a command the proxy sent itself on c's backend session: a unit
  * attention it received is kept for the initiator (conn_stash_unit_attention).
  * Returns true if the status was a unit attention. */
-bool lun_absorb_unit_attention(struct lun *l, struct conn *c, int status,
+bool lun_absorb_unit_attention(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                const struct scsi_task *st);
 
 /* A backend command for this LUN took `us` microseconds. */
@@ -131,6 +144,38 @@ static inline bool lun_zero_serving(const struct lun *l)
 {
     return l->state == LUN_ZERO_SERVING;
 }
+
+/* The coherence a command through target t may use on l: off when t says
+ * off (its commands share the object, so its writes are seen, but its READs
+ * are never answered from the cache), else the object's. */
+static inline enum conf_coherence lun_coherence_for(const struct lun *l,
+                                                    const struct conf_target *t)
+{
+    return t->coherence == CONF_COHERENCE_OFF ? CONF_COHERENCE_OFF : l->coherence;
+}
+
+/* ---- identity (lun_identity.c) ------------------------------------------- */
+
+/*
+ * The probe read the LUN's VPD page 83h (buf, len; NULL when the INQUIRY
+ * failed).  Records the identity; if another object is the same logical
+ * unit (same designator and same backend target name), one of the two
+ * becomes an alias of the other.  Returns true when l became an alias (its
+ * probe ends: the other object has the facts).
+ */
+bool lun_identify(struct lun *l, const uint8_t *buf, size_t len);
+/* The facts of l are asked again: l's identity is unknown again, and the
+ * aliases of l are aliases no more (they identify themselves again). */
+void lun_identity_reset(struct lun *l);
+/* A mutation is sent on l (CDB class MUTATE): every other zero-serving
+ * object that may be the same logical unit -- l or it unidentified, or both
+ * with the same designator -- forgets its negatives.  Returns true when
+ * completion must do it again (lun_mutation_completed). */
+bool lun_mutation_sent(struct lun *l);
+/* The mutation marked by lun_mutation_sent completed or was given up on:
+ * again, for what queries answered meanwhile learnt; `was_unidentified`:
+ * l was unidentified at send, so every other object forgets. */
+void lun_mutation_completed(struct lun *l, bool was_unidentified);
 
 /* ---- GET LBA STATUS queries (lun_query.c) -------------------------------- */
 

@@ -28,6 +28,7 @@ struct lba_query {
     TAILQ_ENTRY(lba_query) link;
     struct lun *lun;
     struct conn *conn;          /* the session it was sent on */
+    uint32_t lun_no;            /* the LUN's number there */
     uint64_t lba;
     uint64_t since;             /* mutation sequence number when sent */
     bool joinable;
@@ -172,7 +173,7 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
         if (ans)
             n = lun_apply_lba_status(l, q->since, st->datain.data, len, q->lba, ans, cap);
     } else if (status != SCSI_STATUS_CANCELLED && q->conn->state != CONN_CLOSING &&
-               !lun_absorb_unit_attention(l, q->conn, status, st)) {
+               !lun_absorb_unit_attention(l, q->conn, q->lun_no, status, st)) {
         struct scsi_sense_info si;
         l->n.query_errors++;
         if (status == SCSI_STATUS_CHECK_CONDITION && st->datain.size > 2 &&
@@ -213,13 +214,14 @@ static void query_send_cb(evutil_socket_t fd, short what, void *arg)
     TAILQ_FOREACH(t, &q->waiters, query_link) {
         if (t->conn->state == CONN_FFP && t->conn->backend) {
             q->conn = t->conn;
+            q->lun_no = t->lun_no;
             break;
         }
     }
     if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), q->lba, alloc))
         st = scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc);
     q->since = mutlog_now(&l->log);
-    if (!st || backend_submit(q->conn->backend, l->number, st, NULL, query_done, q) < 0) {
+    if (!st || backend_submit(q->conn->backend, q->lun_no, st, NULL, query_done, q) < 0) {
         if (st)
             scsi_free_scsi_task(st);
         query_wake(q, NULL, 0);     /* they read from the backend instead */
@@ -240,7 +242,7 @@ int lun_query_init(struct lun *l)
 int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
 {
     struct lba_query *q;
-    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
+    bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
 
     (void)blocks;
     if (exclusive) {

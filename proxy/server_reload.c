@@ -31,13 +31,19 @@ static bool conf_in_use(const struct proxy *p, const struct conf *c)
 }
 
 /* A LUN no target of the configuration in force reaches is freed once no
- * session of its backend is left (tasks and queries point to it). */
+ * session of its backend is left (tasks and queries point to it) and no
+ * alias shares it (their commands use it). */
 static bool lun_orphaned(const struct proxy *p, const struct lun *l)
 {
     const struct conn *c;
+    const struct lun *x;
 
     if (conf_owns_target(p->conf, l->target))
         return false;
+    TAILQ_FOREACH(x, &p->luns, link) {
+        if (x->same_as == l)
+            return false;
+    }
     TAILQ_FOREACH(c, &p->conns, link) {
         if (c->target && conf_same_backend(c->target, l->target))
             return false;

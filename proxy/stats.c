@@ -234,6 +234,15 @@ static json_t *lun_json(const struct lun *l)
                           "lun", (json_int_t)l->number, "state", lun_state_name(l),
                           "reason", l->why, "coherence", conf_coherence_name(l->coherence),
                           "counters", counters);
+    /* One cache per logical unit (VPD 83h): its designator, and for an
+     * alias the object whose cache it uses. */
+    char id[SCSI_DEVID_TEXT_MAX];
+    if (l->identified)
+        scsi_devid_text(&l->identity, id, sizeof(id));
+    json_object_set_new(o, "identity", l->identified ? json_string(id) : json_null());
+    json_object_set_new(o, "same_as", l->same_as ? json_pack("{s:s, s:I}", "target",
+                        l->same_as->target->name, "lun", (json_int_t)l->same_as->number)
+                        : json_null());
     if (l->map) {
         struct allocmap_stats st;
         char map[MAP_CELLS + 1];

@@ -61,7 +61,14 @@ void task_cache_before_send(struct task *t)
     struct lun *l = t->lun;
     uint64_t first = 0, count = 0;
 
-    if (!l || l->state == LUN_PASSTHROUGH)
+    if (!l)
+        return;
+    if (t->ci.cls == SCSI_CLASS_MUTATE) {
+        /* Other objects may be this LUN under another name (lun_identity.c). */
+        t->mut_cross = true;
+        t->mut_unidentified = lun_mutation_sent(l);
+    }
+    if (l->state == LUN_PASSTHROUGH)
         return;
     if (is_get_lba_status(&t->ci)) {
         t->gls_since = mutlog_now(&l->log);
@@ -104,6 +111,10 @@ void task_mutation_end(struct task *t)
         mutlog_end(&t->lun->log, &t->mut);
         t->mut_active = false;
     }
+    if (t->mut_cross) {
+        lun_mutation_completed(t->lun, t->mut_unidentified);
+        t->mut_cross = false;
+    }
 }
 
 void task_cache_completed(struct task *t, int status)
@@ -112,12 +123,12 @@ void task_cache_completed(struct task *t, int status)
 
     if (!l)
         return;
-    lun_note_status(l, t->conn, status, t->stask);
+    lun_note_status(l, t->conn, t->lun_no, status, t->stask);
     /* The facts are asked once the initiator's own first command to the LUN
      * has succeeded: a unit attention pending for this new I_T nexus has then
      * gone to the initiator, not to the proxy's READ CAPACITY. */
     if (status == SCSI_STATUS_GOOD && l->state == LUN_UNPROBED)
-        lun_probe(l, t->conn);
+        lun_probe(l, t->conn, t->lun_no);
     if (status == SCSI_STATUS_GOOD && l->map) {
         if (t->mut_active && t->ci.dealloc) {
             /* UNMAP is advice: what it fully covers is UNKNOWN, not UNALLOCATED. */

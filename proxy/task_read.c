@@ -47,7 +47,8 @@ bool task_read_start(struct task *t)
 
     if (!l || !t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
         return false;
-    if (l->state != LUN_PROBING && !task_read_plannable(t)) {
+    if ((l->state != LUN_PROBING && !task_read_plannable(t)) ||
+        lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_OFF) {
         count_passthrough(t);
         return false;
     }
@@ -124,7 +125,7 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
     if (status != SCSI_STATUS_GOOD) {
         t->parts_failed = true;
         if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
-            lun_absorb_unit_attention(t->lun, t->conn, status, p->stask);
+            lun_absorb_unit_attention(t->lun, t->conn, t->lun_no, status, p->stask);
     }
     if (t->parts_pending == 0)
         task_read_parts_done(t);
@@ -191,7 +192,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         task_submit(t);
         return;
     }
-    bool exclusive = l->coherence == CONF_COHERENCE_EXCLUSIVE;
+    bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
     struct read_plan_in in = {
         .map = l->map,
         .trust_unallocated = exclusive,

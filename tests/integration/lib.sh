@@ -468,6 +468,19 @@ isp_start_proxy_cache() {
   isp_write_proxy_conf "$PROXY_CONF" "$port" "127.0.0.1:$stats" \
     "$ISP_PROXY_IQN_DEFAULT" "$BACKEND_IQN"
   echo "coherence = $coh" >>"$PROXY_CONF"   # the [target] section is the last one
+  isp_run_proxy_conf "$port" "$stats" "$@"
+  URL_PROXY=iscsi://127.0.0.1:$port/$ISP_PROXY_IQN_DEFAULT/$ISP_LUN
+  isp_log "proxy pid $PROXY_PID (coherence $coh${*:+, $*}) on 127.0.0.1:$port," \
+    "stats 127.0.0.1:$stats -> tgtd 127.0.0.1:$TGT_PORT"
+}
+
+# isp_run_proxy_conf PORT STATS [VAR=VALUE]...: the proxy with the configuration
+# PROXY_CONF (listening on 127.0.0.1:PORT, stats on 127.0.0.1:STATS), its output
+# in PROXY_LOG, VAR=VALUE added to its environment; checked with --check-config
+# first, recorded for the cleanup, waited for. Sets PROXY_PID PROXY_PORT STATS_PORT.
+isp_run_proxy_conf() {
+  local port=$1 stats=$2
+  shift 2
   if ! isp_timeout 10 "$PROXY_BIN" --check-config -c "$PROXY_CONF" >"$PROXY_LOG.check" 2>&1; then
     cat "$PROXY_CONF" "$PROXY_LOG.check" >&2
     isp_fail "$PROXY_BIN --check-config rejects the generated configuration"
@@ -480,9 +493,6 @@ isp_start_proxy_cache() {
     isp_fail "the proxy did not start"
   isp_wait_listen "$stats" "$PROXY_PID" "proxy stats endpoint" "$PROXY_LOG" 20 ||
     isp_fail "the proxy's stats endpoint did not start"
-  URL_PROXY=iscsi://127.0.0.1:$port/$ISP_PROXY_IQN_DEFAULT/$ISP_LUN
-  isp_log "proxy pid $PROXY_PID (coherence $coh${*:+, $*}) on 127.0.0.1:$port," \
-    "stats 127.0.0.1:$stats -> tgtd 127.0.0.1:$TGT_PORT"
 }
 
 # isp_start_layout_backend: a private tgtd serving, as target 1 (BACKEND_IQN), a LUN
