@@ -474,6 +474,20 @@ isp_start_proxy_cache() {
     "stats 127.0.0.1:$stats -> tgtd 127.0.0.1:$TGT_PORT"
 }
 
+# isp_reload PATTERN: SIGHUP to the proxy, then wait (10 s at most) for one more
+# line of its log matching PATTERN (grep) than before.
+isp_reload() {
+  local before i
+  before=$(grep -c "$1" "$PROXY_LOG" || true)
+  kill -HUP "$PROXY_PID"
+  for ((i = 0; i < 100; i++)); do
+    (($(grep -c "$1" "$PROXY_LOG" || true) > before)) && return 0
+    isp_proxy_alive "after SIGHUP"
+    sleep 0.1
+  done
+  isp_fail "no new log line '$1' 10 s after SIGHUP"
+}
+
 # isp_run_proxy_conf PORT STATS [VAR=VALUE]...: the proxy with the configuration
 # PROXY_CONF (listening on 127.0.0.1:PORT, stats on 127.0.0.1:STATS), its output
 # in PROXY_LOG, VAR=VALUE added to its environment; checked with --check-config

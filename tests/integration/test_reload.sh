@@ -37,17 +37,6 @@ isp_wait_listen "$STATS_PORT" "$PROXY_PID" "proxy stats endpoint" "$PROXY_LOG" |
 
 top_stat() { isp_stat_quick "$STATS_PORT" "$1" || isp_fail "no $1 in /stats"; }
 sessions_of() { grep -c "session up: initiator $1, target $2," "$PROXY_LOG" || true; }
-reload() { # reload WHAT: SIGHUP, then wait for the line WHAT (a grep pattern) to be added
-  local before i
-  before=$(grep -c "$1" "$PROXY_LOG" || true)
-  kill -HUP "$PROXY_PID"
-  for ((i = 0; i < 100; i++)); do
-    (($(grep -c "$1" "$PROXY_LOG" || true) > before)) && return 0
-    isp_proxy_alive "after SIGHUP"
-    sleep 0.1
-  done
-  isp_fail "no new log line '$1' 10 s after SIGHUP"
-}
 io_alive() { isp_alive "$IO_PID" || { cat "$ISP_WORK/io.out" >&2; isp_fail "A's I/O ended $1"; }; }
 
 # A's I/O, at 200 MiB (outside the ext4 and the patterns), and C's session.
@@ -77,7 +66,7 @@ grep -q ' debug ' "$PROXY_LOG" && isp_fail "debug lines at log_level = info"
 # Reload 1: C removed, B added (on C's backend), log_level debug.
 ISP_LOG_LEVEL=debug isp_write_proxy_conf "$PROXY_CONF" "$PROXY_PORT" "127.0.0.1:$STATS_PORT" \
   "$IQN_A" "$BACKEND_IQN" "$IQN_B" "$BACKEND2"
-reload "reload: .*targets 1 unchanged, 0 changed, 1 added, 1 removed; log_level debug"
+isp_reload "reload: .*targets 1 unchanged, 0 changed, 1 added, 1 removed; log_level debug"
 grep -q "target $IQN_C removed or changed by a reload; asking initiator" "$PROXY_LOG" ||
   isp_fail "no log line asking C's initiator to log out"
 rc=0
@@ -112,7 +101,7 @@ echo "## reload: A's I/O undisturbed (own client and qemu-io), C logged out, B d
 
 # Reload 2: a broken file changes nothing.
 printf '[proxy]\nlisten = 127.0.0.1:%s\nqueue_depth = lots\n' "$PROXY_PORT" >"$PROXY_CONF"
-reload "reload refused, the running configuration stays: $PROXY_CONF:3: \[proxy\] queue_depth: "
+isp_reload "reload refused, the running configuration stays: $PROXY_CONF:3: \[proxy\] queue_depth: "
 n=$(grep -c "reload refused" "$PROXY_LOG")
 ((n == 1)) || isp_fail "$n 'reload refused' lines, expected 1"
 out=$(isp_timeout 60 iscsi-ls -i "$ISP_INITIATOR2" "iscsi://127.0.0.1:$PROXY_PORT") ||
@@ -126,7 +115,7 @@ other=""
 isp_pick_port other
 ISP_LOG_LEVEL=debug isp_write_proxy_conf "$PROXY_CONF" "$other" "127.0.0.1:$STATS_PORT" \
   "$IQN_A" "$BACKEND_IQN" "$IQN_B" "$BACKEND2"
-reload "reload: listen changed; it takes effect at the next restart (still listening on 127.0.0.1:$PROXY_PORT)"
+isp_reload "reload: listen changed; it takes effect at the next restart (still listening on 127.0.0.1:$PROXY_PORT)"
 isp_listening "$PROXY_PORT" "$PROXY_PID" || isp_fail "the proxy stopped listening on $PROXY_PORT"
 isp_listening "$other" && isp_fail "something listens on $other before a restart"
 io_alive "after the listen change"
