@@ -117,8 +117,10 @@ static void check_bytes(const struct world *w, size_t bytes)
         enum page_state s = allocmap_run(w->map, first, n, &run);
         if (run == n && s != PAGE_PARTIAL)
             continue;
-        for (uint64_t p = first; p < first + n; p++)
-            partial += allocmap_get(w->map, p) == PAGE_PARTIAL;
+        for (uint64_t p = first; p < first + n; p += run) {   /* by runs: O(runs) */
+            if (allocmap_run(w->map, p, first + n - p, &run) == PAGE_PARTIAL)
+                partial += run;
+        }
         lo += 32 + (n + 31) / 32 * 8 + partial * 4;
         hi += 32 + (n + 31) / 32 * 8 + (partial ? CHUNK_PAGES * 4 : 0);
     }

@@ -637,6 +637,22 @@ print(holes, partial, len(hole_grains) * grain)
 PY
 }
 
+# isp_is_hole_pages FILE OFF LEN PAGE_BYTES: every PAGE_BYTES page that [OFF, +LEN)
+# touches lies in a hole of FILE (lseek SEEK_DATA).
+isp_is_hole_pages() {
+  python3 - "$@" <<'PY'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+off, n, page = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+lo, hi = off // page * page, -(-(off + n) // page) * page
+try:
+    d = os.lseek(fd, lo, os.SEEK_DATA)
+except OSError:
+    d = os.fstat(fd).st_size
+sys.exit(0 if d >= hi else 1)
+PY
+}
+
 # isp_hole_page_bytes FILE PAGE_BYTES: bytes of the PAGE_BYTES-aligned pages of FILE
 # that lie wholly inside holes.
 isp_hole_page_bytes() {

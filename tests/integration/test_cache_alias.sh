@@ -92,21 +92,6 @@ wait_field() {
   done
 }
 
-# is_hole_pages OFF LEN: every 64 KiB page touched by [OFF, +LEN) is a hole in the file.
-is_hole_pages() {
-  python3 - "$ISP_IMG" "$1" "$2" "$PAGE" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-off, n, page = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-lo, hi = off // page * page, -(-(off + n) // page) * page
-try:
-    d = os.lseek(fd, lo, os.SEEK_DATA)
-except OSError:
-    d = os.fstat(fd).st_size
-sys.exit(0 if d >= hi else 1)
-PY
-}
-
 # warm_a: a full read through A equals the file; A knows holes.
 warm_a() {
   isp_read_all "$URL_A" "$ISP_WORK/a.raw"
@@ -125,7 +110,7 @@ write_b_read_a() {
   local -a cmds=()
   for w in "$@"; do
     read -r byte off len <<<"$w"
-    is_hole_pages "$off" "$len" || isp_fail "test layout: [$off, +$len) is not in hole pages"
+    isp_is_hole_pages "$ISP_IMG" "$off" "$len" "$PAGE" || isp_fail "test layout: [$off, +$len) is not in hole pages"
     isp_qio "$URL_A" "read -P 0 $off $len" || isp_fail "$label: [$off, +$len) is not zeros through A before the write"
     cmds+=("write -P $byte $off $len")
   done
@@ -156,7 +141,7 @@ inv0=$(lun_field "$IQN_A" cache_invalidations_total)
 first_writes=("0xa1 $((30 * M - 8 * K)) $((4 * K))" "0xa2 $((60 * M - PAGE)) $PAGE")
 for w in "${first_writes[@]}"; do
   read -r byte off len <<<"$w"
-  is_hole_pages "$off" "$len" || isp_fail "test layout: [$off, +$len) is not in hole pages"
+  isp_is_hole_pages "$ISP_IMG" "$off" "$len" "$PAGE" || isp_fail "test layout: [$off, +$len) is not in hole pages"
   isp_qio "$URL_A" "read -P 0 $off $len" || isp_fail "round 0: [$off, +$len) is not zeros through A"
 done
 PYTHONPATH=$(dirname "$0") isp_timeout 60 python3 - "$port" "$IQN_B" "$ISP_INITIATOR" \

@@ -24,21 +24,6 @@ isp_start_proxy_cache verify
 URL_DIRECT=iscsi://127.0.0.1:$TGT_PORT/$BACKEND_IQN/$ISP_LUN
 K=1024 M=$((1024 * 1024)) PAGE=$((64 * 1024))
 
-# is_hole_pages OFF LEN: every 64 KiB page touched by [OFF, +LEN) is a hole in the file.
-is_hole_pages() {
-  python3 - "$ISP_IMG" "$1" "$2" "$PAGE" <<'PY'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-off, n, page = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-lo, hi = off // page * page, -(-(off + n) // page) * page
-try:
-    d = os.lseek(fd, lo, os.SEEK_DATA)
-except OSError:
-    d = os.fstat(fd).st_size
-sys.exit(0 if d >= hi else 1)
-PY
-}
-
 # Writes of the second writer: BYTE OFFSET LEN, all into pages that are holes now.
 writes=(
   "0xc1 $((30 * M + 1000)) 3000"               # inside one page, unaligned
@@ -49,7 +34,7 @@ writes=(
 )
 for w in "${writes[@]}"; do
   read -r byte off len <<<"$w"
-  is_hole_pages "$off" "$len" || isp_fail "test layout: [$off, +$len) is not in hole pages of the file"
+  isp_is_hole_pages "$ISP_IMG" "$off" "$len" "$PAGE" || isp_fail "test layout: [$off, +$len) is not in hole pages of the file"
 done
 
 # Warm: probe, then a full read through the proxy; the holes are known now.
