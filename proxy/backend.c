@@ -2,6 +2,8 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,6 +92,21 @@ static void backend_watch(struct backend *b)
     b->io_ev = event_new(b->base, fd, events | EV_PERSIST, backend_io_cb, b);
     if (!b->io_ev || event_add(b->io_ev, NULL) < 0)
         backend_fail(b, "cannot watch the backend socket");
+}
+
+char *backend_peer_address(struct backend *b, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    int fd = iscsi_get_fd(b->iscsi);
+
+    out[0] = '\0';
+    if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(out, cap, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, serv);
+    return out;
 }
 
 /* libiscsi reports a login refusal only in its error text, as

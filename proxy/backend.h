@@ -43,6 +43,10 @@ int backend_start(struct backend *b);
  * libiscsi callback; the owner defers it to its own event. */
 void backend_free(struct backend *b);
 
+/* "address:port" of the backend the session is connected to (numeric), or
+ * "" when unknown.  Returns out. */
+char *backend_peer_address(struct backend *b, char *out, size_t cap);
+
 /* Submit a command; data is the Data-Out buffer (NULL for none), referenced
  * until cb runs.  Returns 0 or -1. */
 int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,

@@ -358,6 +358,11 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
     backend_free(c->backend);   /* in-flight commands come back CANCELLED */
     c->backend = NULL;
     task_free_all(c);
+    lun_session_end(c);
+    /* The backend session is over: copies it sent can run for at most
+     * backend_timeout more. */
+    for (; c->copies_sent; c->copies_sent--)
+        lun_unblock_negatives(p, p->conf->backend_timeout);
     bufferevent_free(c->bev);
     event_free(c->resume_ev);
     event_free(c->free_ev);
@@ -408,6 +413,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     c->nop_ttt = ISCSI_RESERVED_TAG;
     c->next_ttt = 1;
     TAILQ_INIT(&c->tasks);
+    nexus_map_init(&c->luns, CONN_MAX_VERIFIED_LUNS);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     snprintf(c->local, sizeof(c->local), "%s", local);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -27,6 +27,7 @@
 #include "iscsi_login.h"
 #include "iscsi_pdu.h"
 #include "mutlog.h"
+#include "nexus_map.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 
@@ -82,7 +83,8 @@ struct task {
     struct mutation mut;    /* while a mutation is in flight */
     bool mut_active;
     bool mut_cross;         /* a mutation other LUN objects heard of at send */
-    bool mut_unidentified;  /* ... sent on a LUN object of unknown identity */
+    bool mut_unidentified;  /* ... sent on a LUN number not verified */
+    bool outcome_known;     /* the backend answered, or a TMF ended it there */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
 
     /* A planned READ (task_read.c). */
@@ -107,6 +109,8 @@ struct stashed_ua {
     uint8_t seg[2 + 252];
 };
 #define CONN_MAX_STASHED_UA 4
+/* LUN numbers a session verifies and uses the cache for; more pass through. */
+#define CONN_MAX_VERIFIED_LUNS 1024
 
 struct conn {
     TAILQ_ENTRY(conn) link;
@@ -140,6 +144,11 @@ struct conn {
     /* Text Request continuation (C bit), bounded */
     uint8_t *text_buf;
     size_t text_len;
+
+    /* LUN numbers this session verified (lun_identity.c) */
+    struct nexus_map luns;
+    char backend_addr[64];          /* address:port the backend session is connected to */
+    unsigned copies_sent;           /* copy offloads: negatives blocked until the end */
 
     struct stashed_ua stashed_ua[CONN_MAX_STASHED_UA];
     unsigned n_stashed_ua;
@@ -254,8 +263,11 @@ void task_cache_before_send(struct task *t);
 /* The backend answered (status < 0x100): unit attentions, UNMAP's pages,
  * the initiator's own GET LBA STATUS answer. */
 void task_cache_completed(struct task *t, int status);
-/* The mutation left the backend's hands (always called; idempotent). */
+/* The mutation left the backend's hands, or its outcome is unknown
+ * (idempotent). */
 void task_mutation_end(struct task *t);
+/* The task is freed: its mutation ends, its object is let go. */
+void task_cache_release(struct task *t);
 /* A unit attention kept for this LUN is the answer to this command. */
 bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
                                         uint32_t lun);

@@ -97,6 +97,7 @@ static void backend_login_done(void *arg, uint16_t status, const char *err)
             health_note(c->proxy, c->target, false, err);
     } else {
         health_note(c->proxy, c->target, true, NULL);
+        backend_peer_address(c->backend, c->backend_addr, sizeof(c->backend_addr));
         log_info("%s: backend session to %s up for initiator %s", c->peer,
                  c->target->backend_target, iscsi_login_params(c->login)->initiator_name);
     }

@@ -6,6 +6,7 @@
  */
 #include "lun.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,25 +50,11 @@ static bool lun_is_of(const struct lun *l, const struct conf_target *target)
     return conf_same_backend(l->target, target);
 }
 
-struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number)
+struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
+                    const char *backend_addr, const struct scsi_devid *identity)
 {
-    struct lun *l;
-
-    TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->number == number && lun_is_of(l, target)) {
-            struct lun *u = l->same_as ? l->same_as : l;
-            if (target->coherence == CONF_COHERENCE_VERIFY &&
-                u->coherence == CONF_COHERENCE_EXCLUSIVE) {
-                /* Another [target] section with the same backend: a verify
-                 * target means someone may write around the proxy. */
-                u->coherence = CONF_COHERENCE_VERIFY;
-                log_info("target %s LUN %u: coherence verify (target %s says so)",
-                         u->target->name, u->number, target->name);
-            }
-            return u;
-        }
-    }
-    l = calloc(1, sizeof(*l));
+    lun_reclaim(p, LUN_MAX_UNUSED, LUN_UNUSED_MEMORY);
+    struct lun *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
     if (mutlog_init(&l->log, MUTLOG_HISTORY) < 0) {
@@ -77,11 +64,11 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     l->proxy = p;
     l->target = target;
     l->number = number;
+    l->identity = *identity;
+    snprintf(l->backend_addr, sizeof(l->backend_addr), "%s", backend_addr);
     l->coherence = target->coherence;
-    /* Probed even with coherence = off: its identity tells whether its
-     * writes can touch what another target's object caches. */
-    l->state = LUN_UNPROBED;
-    l->why = "not probed yet";
+    l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
+    l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
     TAILQ_INIT(&l->probe_waiters);
     if (lun_query_init(l) < 0) {
         mutlog_destroy(&l->log);
@@ -90,6 +77,46 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     }
     TAILQ_INSERT_TAIL(&p->luns, l, link);
     return l;
+}
+
+void lun_ref(struct lun *l)
+{
+    l->refs++;
+}
+
+void lun_unref(struct lun *l)
+{
+    if (--l->refs == 0)
+        l->last_used_us = lun_now_us();
+}
+
+static size_t lun_memory(const struct lun *l)
+{
+    struct allocmap_stats st = { 0 };
+
+    if (l->map)
+        allocmap_stats(l->map, &st);
+    return sizeof(*l) + l->log.ring_cap * sizeof(*l->log.ring) + st.memory_bytes;
+}
+
+void lun_reclaim(struct proxy *p, size_t max_unused, uint64_t memory_limit)
+{
+    for (;;) {
+        struct lun *l, *oldest = NULL;
+        size_t unused = 0;
+        uint64_t bytes = 0;
+        TAILQ_FOREACH(l, &p->luns, link) {
+            bytes += lun_memory(l);
+            if (l->refs)
+                continue;
+            unused++;
+            if (!oldest || l->last_used_us < oldest->last_used_us)
+                oldest = l;
+        }
+        if (!oldest || (unused <= max_unused && bytes <= memory_limit))
+            return;
+        lun_free(oldest);
+    }
 }
 
 void lun_free(struct lun *l)
@@ -124,13 +151,15 @@ void lun_free_all(struct proxy *p)
 
 void lun_retarget(struct lun *l, const struct conf_target *target)
 {
-    bool same_cache = l->coherence == target->coherence &&
-                      l->target->page_size == target->page_size;
+    /* A verify another target set stays: that target may still use it. */
+    enum conf_coherence coherence = l->verify_forced &&
+        target->coherence == CONF_COHERENCE_EXCLUSIVE ? CONF_COHERENCE_VERIFY : target->coherence;
+    bool same_cache = l->coherence == coherence && l->target->page_size == target->page_size;
 
     l->target = target;
     if (same_cache)
         return;
-    l->coherence = target->coherence;
+    l->coherence = coherence;
     if (l->state == LUN_ZERO_SERVING) {
         lun_invalidate(l, "coherence or page size changed", true);
     } else if (l->state == LUN_PASSTHROUGH) {
@@ -141,18 +170,14 @@ void lun_retarget(struct lun *l, const struct conf_target *target)
 
 void lun_invalidate(struct lun *l, const char *why, bool reprobe)
 {
-    if (l->same_as)             /* a command begun before l became an alias */
-        l = l->same_as;
     /* Answers to queries sent before this apply no negatives after it. */
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
-    if (reprobe) {
-        /* Even the identity: reported LUNs changed may mean another LU. */
+    if (reprobe && l->coherence != CONF_COHERENCE_OFF) {
         allocmap_free(l->map);
         l->map = NULL;
         l->state = LUN_UNPROBED;
         l->why = "facts changed, probing again";
-        lun_identity_reset(l);
     } else if (l->map) {
         /* Only negatives can be wrong: ALLOCATED means "may hold data", and
          * keeping it also covers a write whose outcome is unknown (its
@@ -168,9 +193,8 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target, c
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        struct lun *used = l->same_as ? l->same_as : l;   /* where its commands went */
-        if (lun_is_of(l, target) && used->map)
-            lun_invalidate(used, why, false);
+        if (lun_is_of(l, target) && l->map)
+            lun_invalidate(l, why, false);
     }
 }
 
@@ -189,9 +213,9 @@ static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_
     return bytes <= l->block_size ? 1 : (uint32_t)(bytes / l->block_size);
 }
 
-/* ---- the probe: four commands in a row on one session's backend -------- */
+/* ---- the probe: three commands in a row on one session's backend ------- */
 
-enum probe_step { PROBE_IDENTITY, PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
+enum probe_step { PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
 
 struct probe {
     struct lun *lun;
@@ -216,6 +240,16 @@ static void probe_wake(struct lun *l)
     }
 }
 
+/* The probe is over: free it, wake the READs, let go of the object. */
+static void probe_end(struct probe *pr)
+{
+    struct lun *l = pr->lun;
+
+    free(pr);
+    probe_wake(l);
+    lun_unref(l);
+}
+
 void lun_probe_wait(struct lun *l, struct task *t)
 {
     TAILQ_INSERT_TAIL(&l->probe_waiters, t, query_link);
@@ -233,8 +267,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
         l->why = passthrough_why;
         log_info("target %s LUN %u: pass-through (%s)", l->target->name, l->number,
                  passthrough_why);
-        free(pr);
-        probe_wake(l);
+        probe_end(pr);
         return;
     }
     l->block_size = pr->cap.block_len;
@@ -254,8 +287,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
              "backend reads split at %u blocks, coherence %s", l->target->name, l->number,
              (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
              l->max_xfer_blocks, conf_coherence_name(l->coherence));
-    free(pr);
-    probe_wake(l);
+    probe_end(pr);
 }
 
 static void probe_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -268,8 +300,7 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     if (status == SCSI_STATUS_CANCELLED || pr->conn->state == CONN_CLOSING) {
         l->state = LUN_UNPROBED;        /* the next session asks again */
         scsi_free_scsi_task(st);
-        free(pr);
-        probe_wake(l);
+        probe_end(pr);
         return;
     }
     if (lun_absorb_unit_attention(l, pr->conn, pr->lun_no, status, st) &&
@@ -282,21 +313,6 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
     const char *fail = NULL;
     struct scsi_lbp_vpd lbp;
-    if (pr->step == PROBE_IDENTITY) {
-        /* Not needed for zero-serving: without it the LUN is unidentified. */
-        bool alias = lun_identify(l, status == SCSI_STATUS_GOOD ? buf : NULL, len);
-        scsi_free_scsi_task(st);
-        if (alias) {
-            free(pr);           /* its commands use the other object now */
-            probe_wake(l);
-        } else if (l->target->coherence == CONF_COHERENCE_OFF) {
-            probe_finish(pr, "coherence = off");
-        } else {
-            pr->step++;
-            probe_send(pr);
-        }
-        return;
-    }
     if (status != SCSI_STATUS_GOOD) {
         fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
              : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
@@ -334,10 +350,6 @@ static void probe_send(struct probe *pr)
     uint32_t alloc;
 
     switch (pr->step) {
-    case PROBE_IDENTITY:
-        alloc = SCSI_VPD_DEVICE_ID_LEN;
-        n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_DEVICE_ID, (uint16_t)alloc);
-        break;
     case PROBE_CAPACITY:
         alloc = SCSI_RC16_DATA_LEN;
         n = scsi_rc16_build(cdb, sizeof(cdb), alloc);
@@ -353,12 +365,10 @@ static void probe_send(struct probe *pr)
     }
     struct scsi_task *st = n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ, (int)alloc) : NULL;
     if (!st || backend_submit(pr->conn->backend, pr->lun_no, st, NULL, probe_done, pr) < 0) {
-        struct lun *l = pr->lun;
         if (st)
             scsi_free_scsi_task(st);
-        l->state = LUN_UNPROBED;
-        free(pr);
-        probe_wake(l);
+        pr->lun->state = LUN_UNPROBED;
+        probe_end(pr);
     }
 }
 
@@ -372,6 +382,7 @@ void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no)
     pr->lun = l;
     pr->conn = c;
     pr->lun_no = lun_no;
+    lun_ref(l);
     l->state = LUN_PROBING;
     l->why = "probing";
     l->probe_retries = 0;
@@ -396,12 +407,18 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_
      * nexus; for the session the proxy just opened that is the nexus being
      * new, not the LUN's data changing.  Later reset notices invalidate. */
     if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no)) {
-        log_debug("target %s LUN %u: new I_T nexus notice (%02xh/%02xh)", l->target->name,
-                  l->number, si.asc, si.ascq);
+        log_debug("%s: LUN %u: new I_T nexus notice (%02xh/%02xh)", c->peer, lun_no, si.asc,
+                  si.ascq);
         return r;
     }
-    if (r != SCSI_UA_NONE && scsi_ua_invalidates(r)) {
-        bool reprobe = r == SCSI_UA_CAPACITY_CHANGED || r == SCSI_UA_LUNS_CHANGED ||
+    /* Which LU the number names, for this nexus, may have changed: the
+     * session verifies it again after its next GOOD (lun_identity.c). */
+    if (r == SCSI_UA_LUNS_CHANGED)
+        lun_unverify(c, LUN_NO_ALL);
+    else if (r == SCSI_UA_INQUIRY_CHANGED)
+        lun_unverify(c, lun_no);
+    if (l && r != SCSI_UA_NONE && scsi_ua_invalidates(r)) {
+        bool reprobe = r == SCSI_UA_CAPACITY_CHANGED || r == SCSI_UA_INQUIRY_CHANGED ||
                        r == SCSI_UA_MEDIUM_CHANGED;
         lun_invalidate(l, scsi_ua_reason_name(r), reprobe);
     }

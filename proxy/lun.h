@@ -1,12 +1,13 @@
 /*
- * A backend LUN as the proxy knows it: its facts (READ CAPACITY(16), Block
- * Limits and Logical Block Provisioning VPD), whether zeros may be served
- * for it, its allocation cache and mutation log, its GET LBA STATUS queries
- * and its counters.  One object per (backend portal, backend target, LUN
- * number), shared by every session that reaches it and kept for the life of
- * the proxy; when the probe finds that two objects are one logical unit
- * (VPD 83h, lun_identity.c), the later one becomes an alias and every
- * command through it uses the first: one cache per logical unit.
+ * A backend logical unit as the proxy knows it: its identity, its facts
+ * (READ CAPACITY(16), Block Limits and Logical Block Provisioning VPD),
+ * whether zeros may be served for it, its allocation cache and mutation log,
+ * its GET LBA STATUS queries and its counters.  One object per logical unit:
+ * keyed by (the backend address a session is connected to, the backend
+ * target name, the VPD 83h designator), made when a session's own backend
+ * session first reads a designator no object has, used by every session
+ * that verified the same one (lun_identity.c, nexus_map.h), and kept while
+ * a session uses it or, unused, while the cache memory limit allows.
  */
 #ifndef ISP_LUN_H
 #define ISP_LUN_H
@@ -67,18 +68,20 @@ struct lun_latency {
 struct lun {
     TAILQ_ENTRY(lun) link;
     struct proxy *proxy;
-    const struct conf_target *target;
-    uint32_t number;
+    const struct conf_target *target;   /* the target that made it (labels,
+                                           page size) */
+    uint32_t number;                /* its LUN number there (labels) */
     enum lun_state state;
     const char *why;                /* why not zero-serving (static text) */
     enum conf_coherence coherence;  /* the least trusting of the targets
                                        that used the object, `off` aside */
+    bool verify_forced;             /* another target's `verify` set it */
 
     /* identity (lun_identity.c) */
-    bool identified;                /* identity is the LU's VPD 83h designator */
-    bool identity_none_logged;      /* "no usable designator" said once */
     struct scsi_devid identity;
-    struct lun *same_as;            /* alias: the object its commands use */
+    char backend_addr[64];          /* address:port its sessions are connected to */
+    unsigned refs;                  /* sessions bound to it, tasks and probes using it */
+    uint64_t last_used_us;          /* when refs last dropped to 0 */
 
     /* facts */
     uint32_t block_size;
@@ -99,19 +102,33 @@ struct lun {
 };
 TAILQ_HEAD(lun_list, lun);
 
-/* The object commands to (target, number) use: the one for that triple, or
- * the one it is an alias of; created when new.  NULL only on OOM. */
-struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number);
-/* Free a LUN no session reaches any more (logs its counters). */
+/* The object of the logical unit with this key; created (not probed yet)
+ * when new, for `target` where it is LUN `number`.  NULL only on OOM. */
+struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number,
+                    const char *backend_addr, const struct scsi_devid *identity);
+/* Make a new object (lun_get is the way in). */
+struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
+                    const char *backend_addr, const struct scsi_devid *identity);
+/* References: a session bound to it, a task or a probe using it. */
+void lun_ref(struct lun *l);
+void lun_unref(struct lun *l);
+/* Free an object nothing references (logs its counters). */
 void lun_free(struct lun *l);
+/* Objects no session uses are kept (a second copy finds a warm cache) up to
+ * this many, and while all objects together use at most this much memory. */
+#define LUN_MAX_UNUSED       64
+#define LUN_UNUSED_MEMORY    (64u * 1024 * 1024)
+/* Free unreferenced objects, least recently used first, while the objects
+ * number more than max_unused unreferenced ones or the caches together use
+ * more than memory_limit bytes. */
+void lun_reclaim(struct proxy *p, size_t max_unused, uint64_t memory_limit);
 void lun_free_all(struct proxy *p);
 /* A reload: the LUN now belongs to `target` (same backend).  If its
  * coherence or page size differ, the cache starts over. */
 void lun_retarget(struct lun *l, const struct conf_target *target);
 
-/* Ask the identity and the facts once, on the given session's backend,
- * where the LUN is number lun_no (after the first command to the LUN
- * succeeded, and again after they changed). */
+/* Ask the facts once, on the given session's backend, where the LUN is
+ * number lun_no (when the object is made, and again after they changed). */
 void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no);
 /* A READ waits for the probe in flight; task_read_resume(t) runs when it
  * ends, whatever its outcome. */
@@ -125,8 +142,9 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target,
                             const char *why);
 
 /* A command's status on c's backend session, sent to LUN number lun_no
- * there: a unit attention that changes what the cache may know invalidates
- * it.  Returns its class (or NONE). */
+ * there (l: the object it used, or NULL): a unit attention that changes
+ * what the cache may know invalidates it, and one that changes which LU the
+ * number is makes the session verify it again.  Returns its class. */
 enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_no, int status,
                                     const struct scsi_task *st);
 /* Same for a command the proxy sent itself on c's backend session: a unit
@@ -156,26 +174,40 @@ static inline enum conf_coherence lun_coherence_for(const struct lun *l,
 
 /* ---- identity (lun_identity.c) ------------------------------------------- */
 
-/*
- * The probe read the LUN's VPD page 83h (buf, len; NULL when the INQUIRY
- * failed).  Records the identity; if another object is the same logical
- * unit (same designator and same backend target name), one of the two
- * becomes an alias of the other.  Returns true when l became an alias (its
- * probe ends: the other object has the facts).
- */
-bool lun_identify(struct lun *l, const uint8_t *buf, size_t len);
-/* The facts of l are asked again: l's identity is unknown again, and the
- * aliases of l are aliases no more (they identify themselves again). */
-void lun_identity_reset(struct lun *l);
-/* A mutation is sent on l (CDB class MUTATE): every other zero-serving
- * object that may be the same logical unit -- l or it unidentified, or both
- * with the same designator -- forgets its negatives.  Returns true when
- * completion must do it again (lun_mutation_completed). */
-bool lun_mutation_sent(struct lun *l);
-/* The mutation marked by lun_mutation_sent completed or was given up on:
- * again, for what queries answered meanwhile learnt; `was_unidentified`:
- * l was unidentified at send, so every other object forgets. */
-void lun_mutation_completed(struct lun *l, bool was_unidentified);
+/* The object a command of session c to LUN number lun_no uses: the one the
+ * session verified, else NULL (not verified yet, or no usable identity:
+ * READs pass through, mutations make every object forget its negatives). */
+struct lun *lun_of_session(struct conn *c, uint32_t lun_no);
+/* A command of c to lun_no completed GOOD, so the SAN has that LU for this
+ * nexus: verify it (VPD 83h on c's backend session) if not done yet. */
+void lun_verify(struct conn *c, uint32_t lun_no);
+/* The LU behind lun_no (or behind every number: ALL) may have changed for
+ * c's nexus: forget what was verified. */
+#define LUN_NO_ALL UINT32_MAX
+void lun_unverify(struct conn *c, uint32_t lun_no);
+/* The session ends: release what it verified. */
+void lun_session_end(struct conn *c);
+/* A mutation is sent on l (NULL: on a LUN number not verified): every
+ * other zero-serving object that may be the same logical unit forgets its
+ * negatives -- all of them for NULL, else those with the same designator
+ * under another key.  Returns true when completion must make every object
+ * forget (lun_mutation_completed's `everyone`). */
+bool lun_mutation_sent(struct proxy *p, struct lun *l);
+/* The mutation completed or was given up on: again, for what queries
+ * answered meanwhile learnt. */
+void lun_mutation_completed(struct proxy *p, struct lun *l, bool everyone);
+
+/* ---- negatives blocked everywhere (lun_guard.c) ------------------------- */
+
+/* Every object forgets its negatives (mutlog_invalidate + the map). */
+void lun_forget_all_negatives(struct proxy *p, const char *why);
+/* Something may write any LU of the SAN at any time from now (a mutation of
+ * unknown outcome, a copy offload running): every object forgets its
+ * negatives and learns none until lun_unblock_negatives. */
+void lun_block_negatives(struct proxy *p, const char *why);
+/* ... it can write no more, after_seconds from now (0: now): the block is
+ * lifted then, and every object forgets its negatives once more. */
+void lun_unblock_negatives(struct proxy *p, unsigned after_seconds);
 
 /* ---- GET LBA STATUS queries (lun_query.c) -------------------------------- */
 

@@ -1,36 +1,175 @@
 /*
- * One allocation cache per logical unit (issue 4: "keyed by the LUN's
- * identity").  Objects are created per (backend portal, backend target, LUN
- * number), which is all the proxy knows before asking; two targets of the
- * configuration can reach one logical unit through different portals
- * (127.0.0.1 and localhost, or the portals of a multipath SAN).  The probe's
- * first step reads the Device Identification VPD page (SPC-5 7.7.6), and an
- * object whose designator and backend target name are those of an earlier
- * one becomes its alias: lun_get() returns the earlier object for it, so
- * every command through either target uses one map and one mutation log.
+ * Identity per I_T nexus (docs/ARCHITECTURE.md, "Identity per I_T nexus").
+ * SANs present a different logical unit as LUN 0 to each host group on one
+ * target name, and remap LUN numbers while hosts run; a LUN number means
+ * nothing across sessions.  So an allocation cache object is one logical
+ * unit, keyed by the backend address the session is connected to, the
+ * backend target name and the designator of its Device Identification VPD
+ * page (SPC-5 7.7.6), and a session uses one only after its own backend
+ * session read that page for the LUN number and the designator named it
+ * (nexus_map.h).  REPORTED LUNS DATA HAS CHANGED and INQUIRY DATA HAS
+ * CHANGED on the session make it verify again; a new session verifies anew.
  *
- * The backend target name is part of the key because designators are not
- * all unique: tgt derives its T10 vendor ID and both NAA designators from
- * the target id and LUN number, so two tgtd instances can report the same
- * ones for different logical units, and a false merge would serve one
- * LUN's holes as the other's data.  Objects with the same designator but
- * different target names are not merged; they "may be the same" below.
- *
- * Until both are identified, two objects may be one logical unit that the
- * proxy sees twice.  So a mutation sent on an object forgets the negatives
- * of every other zero-serving object that may be the same -- either one
- * unidentified, or both with the same designator -- when it is sent and
- * again when it completes (a GET LBA STATUS answered in between may
- * describe the LUN before the write landed, and the other object's
- * mutation log does not know the write).  A LUN with no usable designator
- * stays unidentified: correct, only slower when other LUNs are written.
+ * The address and target name are part of the key because designators are
+ * not all unique: tgt derives its designators from the target id and LUN
+ * number (or the configured scsi_id), so two tgtd hosts built from one
+ * template report the same ones for different logical units, and a false
+ * merge would serve one LU's holes as the other's data.  A missed merge
+ * only costs speed: objects with the same designator under different keys
+ * "may be the same", and a mutation through one makes the others forget
+ * their negatives, at send and at completion.  So does a mutation on a LUN
+ * number the session has not verified, for every object.
  */
 #include "lun.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "conn.h"
 #include "log.h"
 #include "server.h"
+
+/* ---- objects by key ------------------------------------------------------ */
+
+static bool same_key(const struct lun *l, const char *addr, const char *backend_target,
+                     const struct scsi_devid *id)
+{
+    return scsi_devid_equal(&l->identity, id) && !strcmp(l->backend_addr, addr) &&
+           !strcmp(l->target->backend_target, backend_target);
+}
+
+struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number,
+                    const char *backend_addr, const struct scsi_devid *identity)
+{
+    struct lun *l;
+
+    TAILQ_FOREACH(l, &p->luns, link) {
+        if (!same_key(l, backend_addr, target->backend_target, identity))
+            continue;
+        if (target->coherence == CONF_COHERENCE_VERIFY &&
+            l->coherence == CONF_COHERENCE_EXCLUSIVE) {
+            /* Another target reaches this LU: a verify target means someone
+             * may write around the proxy, so nobody trusts UNALLOCATED. */
+            l->coherence = CONF_COHERENCE_VERIFY;
+            l->verify_forced = true;
+            log_info("target %s LUN %u: coherence verify (target %s says so)",
+                     l->target->name, l->number, target->name);
+        }
+        return l;
+    }
+    return lun_new(p, target, number, backend_addr, identity);
+}
+
+/* ---- verification on a session ----------------------------------------- */
+
+struct verify {
+    struct conn *conn;
+    uint32_t lun_no;
+    uint32_t gen;
+};
+
+static void lun_bind(struct conn *c, struct nexus_lu *e, const uint8_t *buf, size_t len)
+{
+    struct scsi_devid id;
+    int rc = buf ? scsi_devid_parse(buf, len, &id) : -1;
+
+    if (rc != 1) {
+        e->state = NEXUS_LU_UNIDENTIFIED;
+        log_info("%s: target %s LUN %u: %s: pass-through on this session", c->peer,
+                 c->target->name, e->lun_no, rc == 0 ? "no usable VPD 83h designator"
+                 : "no Device Identification VPD page");
+        return;
+    }
+    struct lun *l = lun_get(c->proxy, c->target, e->lun_no, c->backend_addr, &id);
+    if (!l) {
+        e->state = NEXUS_LU_UNIDENTIFIED;
+        return;
+    }
+    lun_ref(l);
+    e->state = NEXUS_LU_BOUND;
+    e->lun = l;
+    char text[SCSI_DEVID_TEXT_MAX];
+    scsi_devid_text(&id, text, sizeof(text));
+    log_debug("%s: target %s LUN %u is %s", c->peer, c->target->name, e->lun_no, text);
+    if (l->state == LUN_UNPROBED)
+        lun_probe(l, c, e->lun_no);
+}
+
+static void verify_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct verify *v = arg;
+    struct scsi_task *st = data;
+    struct conn *c = v->conn;
+
+    (void)iscsi;
+    if (status != SCSI_STATUS_CANCELLED && c->state != CONN_CLOSING) {
+        /* A unit attention is kept for the initiator; verify after its next GOOD. */
+        bool ua = lun_absorb_unit_attention(NULL, c, v->lun_no, status, st);
+        struct nexus_lu *e = nexus_map_answer(&c->luns, v->lun_no, v->gen);
+        if (e && ua)
+            nexus_map_forget(&c->luns, v->lun_no);
+        else if (e)
+            lun_bind(c, e, status == SCSI_STATUS_GOOD ? st->datain.data : NULL,
+                     st->datain.size > 0 ? (size_t)st->datain.size : 0);
+    }
+    scsi_free_scsi_task(st);
+    free(v);
+}
+
+void lun_verify(struct conn *c, uint32_t lun_no)
+{
+    uint8_t cdb[16];
+
+    if (!c->target || !c->backend || nexus_map_find(&c->luns, lun_no))
+        return;
+    struct verify *v = malloc(sizeof(*v));
+    size_t n = scsi_inquiry_vpd_build(cdb, sizeof(cdb), SCSI_VPD_DEVICE_ID,
+                                      SCSI_VPD_DEVICE_ID_LEN);
+    struct scsi_task *st = v && n ? scsi_create_task((int)n, cdb, SCSI_XFER_READ,
+                                                     SCSI_VPD_DEVICE_ID_LEN) : NULL;
+    struct nexus_lu *e = st ? nexus_map_begin(&c->luns, lun_no) : NULL;
+    if (!e) {
+        if (st)
+            scsi_free_scsi_task(st);
+        free(v);
+        return;             /* stays unverified: pass-through */
+    }
+    *v = (struct verify){ c, lun_no, e->gen };
+    if (backend_submit(c->backend, lun_no, st, NULL, verify_done, v) < 0) {
+        nexus_map_forget(&c->luns, lun_no);
+        scsi_free_scsi_task(st);
+        free(v);
+    }
+}
+
+struct lun *lun_of_session(struct conn *c, uint32_t lun_no)
+{
+    return nexus_map_lun(&c->luns, lun_no);
+}
+
+void lun_unverify(struct conn *c, uint32_t lun_no)
+{
+    if (lun_no != LUN_NO_ALL) {
+        struct lun *l = nexus_map_forget(&c->luns, lun_no);
+        if (l)
+            lun_unref(l);
+        return;
+    }
+    for (size_t i = 0; i < c->luns.n; i++) {
+        if (c->luns.v[i].state == NEXUS_LU_BOUND)
+            lun_unref(c->luns.v[i].lun);
+    }
+    nexus_map_clear(&c->luns);
+}
+
+void lun_session_end(struct conn *c)
+{
+    lun_unverify(c, LUN_NO_ALL);
+    nexus_map_destroy(&c->luns);
+}
+
+/* ---- mutations on objects that may be the same LU ----------------------- */
 
 /* Negatives only, quietly: this runs for writes, not for rare events. */
 static void forget_negatives(struct lun *x, const char *why)
@@ -41,111 +180,28 @@ static void forget_negatives(struct lun *x, const char *why)
     log_debug("target %s LUN %u: negatives forgotten (%s)", x->target->name, x->number, why);
 }
 
-static bool same_key(const struct lun *a, const struct lun *b)
-{
-    return a->identified && b->identified && scsi_devid_equal(&a->identity, &b->identity) &&
-           !strcmp(a->target->backend_target, b->target->backend_target);
-}
-
-/* Point every object that uses `from` (from and its aliases) at `to`. */
-static void repoint(struct proxy *p, struct lun *from, struct lun *to)
+static void cross_invalidate(struct proxy *p, struct lun *l, bool everyone, const char *why)
 {
     struct lun *x;
 
     TAILQ_FOREACH(x, &p->luns, link) {
-        if (x == from || x->same_as == from) {
-            x->same_as = to;
-            x->state = LUN_PASSTHROUGH;
-            x->why = "the same LUN as another target's: shares its cache (same_as)";
-        }
-    }
-}
-
-bool lun_identify(struct lun *l, const uint8_t *buf, size_t len)
-{
-    struct lun *a;
-    int rc = buf ? scsi_devid_parse(buf, len, &l->identity) : -1;
-
-    l->identified = rc == 1;
-    if (!l->identified) {
-        if (!l->identity_none_logged)
-            log_info("target %s LUN %u: %s: its cache is not shared, and writes through "
-                     "other targets make it forget its holes", l->target->name, l->number,
-                     rc == 0 ? "no usable VPD 83h designator" : "no Device Identification "
-                     "VPD page");
-        l->identity_none_logged = true;
-        return false;
-    }
-    TAILQ_FOREACH(a, &l->proxy->luns, link) {
-        if (a != l && !a->same_as && same_key(a, l))
-            break;
-    }
-    if (!a)
-        return false;
-    if (a->target->coherence == CONF_COHERENCE_OFF && l->target->coherence != CONF_COHERENCE_OFF) {
-        /* An `off` object holds no cache: l (still probing) becomes the one.
-         * Mutations in flight on a keep l honest (lun_mutation_completed). */
-        repoint(l->proxy, a, l);
-        log_info("target %s LUN %u is the same LUN as target %s LUN %u (VPD 83h): one cache",
-                 a->target->name, a->number, l->target->name, l->number);
-        return false;
-    }
-    repoint(l->proxy, l, a);
-    log_info("target %s LUN %u is the same LUN as target %s LUN %u (VPD 83h): one cache",
-             l->target->name, l->number, a->target->name, a->number);
-    if (l->coherence == CONF_COHERENCE_VERIFY && a->coherence == CONF_COHERENCE_EXCLUSIVE) {
-        /* Someone may write around the proxy: nobody may trust UNALLOCATED. */
-        a->coherence = CONF_COHERENCE_VERIFY;
-        log_info("target %s LUN %u: coherence verify (target %s says so)", a->target->name,
-                 a->number, l->target->name);
-    }
-    /* Nothing l did before now may leave a stale: its mutations were sent on
-     * an unidentified object, so they repeat this when they complete. */
-    if (a->map)
-        lun_invalidate(a, "the same LUN reached through another target", false);
-    return true;
-}
-
-void lun_identity_reset(struct lun *l)
-{
-    struct lun *x;
-
-    l->identified = false;
-    memset(&l->identity, 0, sizeof(l->identity));
-    TAILQ_FOREACH(x, &l->proxy->luns, link) {
-        if (x->same_as != l)
+        if (x == l || !x->map)
             continue;
-        x->same_as = NULL;
-        x->identified = false;
-        memset(&x->identity, 0, sizeof(x->identity));
-        x->state = LUN_UNPROBED;
-        x->why = "facts changed, probing again";
-    }
-}
-
-static void cross_invalidate(struct lun *l, bool everyone, const char *why)
-{
-    struct lun *x;
-
-    TAILQ_FOREACH(x, &l->proxy->luns, link) {
-        if (x == l || x->same_as || !x->map)
-            continue;
-        if (everyone || !l->identified || !x->identified ||
-            scsi_devid_equal(&l->identity, &x->identity))
+        if (everyone || !l || scsi_devid_equal(&l->identity, &x->identity))
             forget_negatives(x, why);
     }
 }
 
-bool lun_mutation_sent(struct lun *l)
+bool lun_mutation_sent(struct proxy *p, struct lun *l)
 {
-    cross_invalidate(l, false, l->identified ? "a write to a LUN that may be this one"
-                                             : "a write to a LUN of unknown identity");
-    return !l->identified;
+    cross_invalidate(p, l, false, l ? "a write to a LUN that may be this one"
+                                    : "a write to a LUN number not verified");
+    return !l;
 }
 
-void lun_mutation_completed(struct lun *l, bool was_unidentified)
+void lun_mutation_completed(struct proxy *p, struct lun *l, bool everyone)
 {
-    cross_invalidate(l, was_unidentified, was_unidentified
-                     ? "a write to a LUN of unknown identity completed"
+    cross_invalidate(p, l, everyone, everyone
+                     ? "a write to a LUN number not verified completed"
                      : "a write to a LUN that may be this one completed");
 }

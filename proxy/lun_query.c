@@ -95,7 +95,7 @@ size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, s
     }
     /* The race rule: negatives only where no mutation sent after the query,
      * or still in flight, may have written (mutlog.h). */
-    bool negatives_ok = l->log.forgotten_seq <= since;
+    bool negatives_ok = l->log.forgotten_seq <= since && !l->proxy->negatives_blocked;
     if (!negatives_ok)
         l->n.queries_dropped_race++;
     /* Negatives first: a page that is part mapped then turns PARTIAL, not
@@ -176,9 +176,14 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
                !lun_absorb_unit_attention(l, q->conn, q->lun_no, status, st)) {
         struct scsi_sense_info si;
         l->n.query_errors++;
-        if (status == SCSI_STATUS_CHECK_CONDITION && st->datain.size > 2 &&
+        bool illegal = status == SCSI_STATUS_CHECK_CONDITION && st->datain.size > 2 &&
             scsi_sense_parse(st->datain.data + 2, (size_t)st->datain.size - 2, &si) == 0 &&
-            si.key == SCSI_KEY_ILLEGAL_REQUEST && l->state == LUN_ZERO_SERVING) {
+            si.key == SCSI_KEY_ILLEGAL_REQUEST && l->state == LUN_ZERO_SERVING;
+        if (illegal && si.asc == 0x21) {
+            /* LOGICAL BLOCK ADDRESS OUT OF RANGE: the capacity the proxy
+             * knows is stale (a MODE SELECT or FORMAT changed it). */
+            lun_invalidate(l, "GET LBA STATUS beyond the capacity", true);
+        } else if (illegal) {
             /* A backend that rejects GET LBA STATUS is not asked again. */
             l->state = LUN_PASSTHROUGH;
             l->why = "the backend rejects GET LBA STATUS";

@@ -37,6 +37,7 @@ struct proxy {
     size_t n_listeners;
     struct conn_list conns;
     struct lun_list luns;
+    unsigned negatives_blocked;      /* lun_guard.c: answers teach no negatives */
     struct proxy_counters n;
     struct evhttp *stats_http;       /* NULL when stats_listen is empty */
     struct health *health;           /* backend checks for /healthz */

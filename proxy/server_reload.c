@@ -30,25 +30,11 @@ static bool conf_in_use(const struct proxy *p, const struct conf *c)
     return false;
 }
 
-/* A LUN no target of the configuration in force reaches is freed once no
- * session of its backend is left (tasks and queries point to it) and no
- * alias shares it (their commands use it). */
+/* An object no target of the configuration in force made is freed once
+ * nothing uses it (sessions, tasks and probes hold references). */
 static bool lun_orphaned(const struct proxy *p, const struct lun *l)
 {
-    const struct conn *c;
-    const struct lun *x;
-
-    if (conf_owns_target(p->conf, l->target))
-        return false;
-    TAILQ_FOREACH(x, &p->luns, link) {
-        if (x->same_as == l)
-            return false;
-    }
-    TAILQ_FOREACH(c, &p->conns, link) {
-        if (c->target && conf_same_backend(c->target, l->target))
-            return false;
-    }
-    return true;
+    return l->refs == 0 && !conf_owns_target(p->conf, l->target);
 }
 
 void proxy_reap(struct proxy *p)
@@ -60,6 +46,7 @@ void proxy_reap(struct proxy *p)
         if (lun_orphaned(p, l))
             lun_free(l);
     }
+    lun_reclaim(p, LUN_MAX_UNUSED, LUN_UNUSED_MEMORY);
     for (size_t i = 0; i < p->n_retired;) {
         if (conf_in_use(p, p->retired[i])) {
             i++;

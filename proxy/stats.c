@@ -96,6 +96,16 @@ static void metric_head(struct evbuffer *b, const char *name, const char *help, 
                         name, help, name, type);
 }
 
+/* The logical unit's designator: objects are per LU, and two LUs can have
+ * the same target and LUN number (a SAN maps LUN numbers per host). */
+static const char *lu_label(const struct lun *l)
+{
+    static char text[SCSI_DEVID_TEXT_MAX];
+
+    scsi_devid_text(&l->identity, text, sizeof(text));
+    return text;
+}
+
 static void render_metrics(const struct proxy *p, struct evbuffer *b)
 {
     const struct lun *l;
@@ -130,15 +140,15 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
 
     metric_head(b, "zero_serving", "1 when the LUN's zeros are served by the proxy.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link)
-        evbuffer_add_printf(b, METRIC_PREFIX "zero_serving{target=\"%s\",lun=\"%u\"} %d\n",
-                            l->target->name, l->number, lun_zero_serving(l));
+        evbuffer_add_printf(b, METRIC_PREFIX "zero_serving{target=\"%s\",lun=\"%u\",lu=\"%s\"} %d\n",
+                            l->target->name, l->number, lu_label(l), lun_zero_serving(l));
     for (size_t m = 0; m < sizeof(lun_metrics) / sizeof(lun_metrics[0]); m++) {
         const struct lun_metric *lm = &lun_metrics[m];
         if (lm->help)
             metric_head(b, lm->name, lm->help, lm->type);
         TAILQ_FOREACH(l, &p->luns, link)
-            evbuffer_add_printf(b, METRIC_PREFIX "%s{target=\"%s\",lun=\"%u\"%s%s} %" PRIu64 "\n",
-                                lm->name, l->target->name, l->number, lm->extra_label ? "," : "",
+            evbuffer_add_printf(b, METRIC_PREFIX "%s{target=\"%s\",lun=\"%u\",lu=\"%s\"%s%s} %" PRIu64 "\n",
+                                lm->name, l->target->name, l->number, lu_label(l), lm->extra_label ? "," : "",
                                 lm->extra_label ? lm->extra_label : "", counter_at(l, lm->offset));
     }
     static const char *const state_names[PAGE_STATES] = { "unknown", "allocated", "unallocated",
@@ -150,8 +160,8 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
             continue;
         allocmap_stats(l->map, &st);
         for (int s = 0; s < PAGE_STATES; s++)
-            evbuffer_add_printf(b, METRIC_PREFIX "cache_pages{target=\"%s\",lun=\"%u\","
-                                "state=\"%s\"} %" PRIu64 "\n", l->target->name, l->number,
+            evbuffer_add_printf(b, METRIC_PREFIX "cache_pages{target=\"%s\",lun=\"%u\",lu=\"%s\","
+                                "state=\"%s\"} %" PRIu64 "\n", l->target->name, l->number, lu_label(l),
                                 state_names[s], st.pages[s]);
     }
     metric_head(b, "backend_command_duration_seconds",
@@ -162,19 +172,19 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
             cumulative += l->latency.bucket[i];
             if (i < LUN_LATENCY_BUCKETS)
                 evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_bucket{"
-                                    "target=\"%s\",lun=\"%u\",le=\"%g\"} %" PRIu64 "\n",
-                                    l->target->name, l->number,
+                                    "target=\"%s\",lun=\"%u\",lu=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                                    l->target->name, l->number, lu_label(l),
                                     (double)lun_latency_bounds_us[i] / 1e6, cumulative);
             else
                 evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_bucket{"
-                                    "target=\"%s\",lun=\"%u\",le=\"+Inf\"} %" PRIu64 "\n",
-                                    l->target->name, l->number, cumulative);
+                                    "target=\"%s\",lun=\"%u\",lu=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                                    l->target->name, l->number, lu_label(l), cumulative);
         }
         evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_sum{target=\"%s\","
-                            "lun=\"%u\"} %.6f\n", l->target->name, l->number,
+                            "lun=\"%u\",lu=\"%s\"} %.6f\n", l->target->name, l->number, lu_label(l),
                             (double)l->latency.sum_us / 1e6);
         evbuffer_add_printf(b, METRIC_PREFIX "backend_command_duration_seconds_count{target=\"%s\","
-                            "lun=\"%u\"} %" PRIu64 "\n", l->target->name, l->number,
+                            "lun=\"%u\",lu=\"%s\"} %" PRIu64 "\n", l->target->name, l->number, lu_label(l),
                             l->latency.count);
     }
     metric_head(b, "cache_memory_bytes", "Memory of the allocation cache.", "gauge");
@@ -182,8 +192,8 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
         struct allocmap_stats st = { 0 };
         if (l->map)
             allocmap_stats(l->map, &st);
-        evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_bytes{target=\"%s\",lun=\"%u\"} %zu\n",
-                            l->target->name, l->number, st.memory_bytes);
+        evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_bytes{target=\"%s\",lun=\"%u\",lu=\"%s\"} %zu\n",
+                            l->target->name, l->number, lu_label(l), st.memory_bytes);
     }
 }
 
@@ -234,15 +244,11 @@ static json_t *lun_json(const struct lun *l)
                           "lun", (json_int_t)l->number, "state", lun_state_name(l),
                           "reason", l->why, "coherence", conf_coherence_name(l->coherence),
                           "counters", counters);
-    /* One cache per logical unit (VPD 83h): its designator, and for an
-     * alias the object whose cache it uses. */
-    char id[SCSI_DEVID_TEXT_MAX];
-    if (l->identified)
-        scsi_devid_text(&l->identity, id, sizeof(id));
-    json_object_set_new(o, "identity", l->identified ? json_string(id) : json_null());
-    json_object_set_new(o, "same_as", l->same_as ? json_pack("{s:s, s:I}", "target",
-                        l->same_as->target->name, "lun", (json_int_t)l->same_as->number)
-                        : json_null());
+    /* One cache per logical unit: its VPD 83h designator, the backend it
+     * was read from, and how many sessions, tasks and probes use it. */
+    json_object_set_new(o, "identity", json_string(lu_label(l)));
+    json_object_set_new(o, "backend_address", json_string(l->backend_addr));
+    json_object_set_new(o, "users", json_integer((json_int_t)l->refs));
     if (l->map) {
         struct allocmap_stats st;
         char map[MAP_CELLS + 1];

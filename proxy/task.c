@@ -43,9 +43,9 @@ void task_unlink(struct task *t)
 
 void task_free(struct task *t)
 {
-    task_mutation_end(t);
     lun_query_forget(t);
     task_read_release(t);
+    task_cache_release(t);
     if (t->stask)
         scsi_free_scsi_task(t->stask);
     iobuf_unref(t->buf);

@@ -14,11 +14,19 @@
 
 #define OP_SERVICE_ACTION_IN_16 0x9e
 #define SA_GET_LBA_STATUS       0x12
+#define OP_THIRD_PARTY_COPY_OUT 0x83
 
 static bool is_get_lba_status(const struct scsi_cdb_info *ci)
 {
     return ci->opcode == OP_SERVICE_ACTION_IN_16 && ci->has_sa &&
            ci->service_action == SA_GET_LBA_STATUS;
+}
+
+/* THIRD-PARTY COPY OUT (SPC-5 6.4): EXTENDED COPY, POPULATE TOKEN, WRITE
+ * USING TOKEN, COPY OPERATION ABORT -- every service action. */
+static bool is_copy_offload(const struct scsi_cdb_info *ci)
+{
+    return ci->opcode == OP_THIRD_PARTY_COPY_OUT;
 }
 
 void task_cache_classify(struct task *t)
@@ -27,9 +35,10 @@ void task_cache_classify(struct task *t)
 
     /* On a decode failure the info is fail-safe: a whole-LUN mutation. */
     scsi_cdb_decode(t->cdb, sizeof(t->cdb), &t->ci);
-    if (c->target)
-        t->lun = lun_get(c->proxy, c->target, t->lun_no);
-
+    /* Only a LUN number this session verified names an object. */
+    t->lun = c->target ? lun_of_session(c, t->lun_no) : NULL;
+    if (t->lun)
+        lun_ref(t->lun);
 }
 
 /* UNMAP's extents are in its parameter list: visit each, clipped to the LUN. */
@@ -59,21 +68,32 @@ static void for_each_unmap_extent(struct task *t, void (*fn)(struct allocmap *, 
 void task_cache_before_send(struct task *t)
 {
     struct lun *l = t->lun;
+    struct proxy *p = t->conn->proxy;
     uint64_t first = 0, count = 0;
 
-    if (!l)
+    if (!t->conn->target)
         return;
     if (t->ci.cls == SCSI_CLASS_MUTATE) {
-        /* Other objects may be this LUN under another name (lun_identity.c). */
+        /* Other objects may be this LU under another key, and a LUN number
+         * not verified may be any LU (lun_identity.c). */
         t->mut_cross = true;
-        t->mut_unidentified = lun_mutation_sent(l);
+        t->mut_unidentified = lun_mutation_sent(p, l);
     }
-    if (l->state == LUN_PASSTHROUGH)
+    if (is_copy_offload(&t->ci)) {
+        /* The destination is named in the parameter data and may be any LU
+         * of the SAN, and the copy may go on after its status (IMMED): the
+         * block lasts until the session ends (conn.c). */
+        lun_block_negatives(p, t->ci.name);
+        t->conn->copies_sent++;
+    }
+    if (!l)
         return;
     if (is_get_lba_status(&t->ci)) {
         t->gls_since = mutlog_now(&l->log);
         return;
     }
+    /* Every mutation is logged, whatever the LUN's state: a reload or a
+     * re-probe may start zero-serving while it is in flight. */
     if (t->ci.cls != SCSI_CLASS_MUTATE)
         return;
     uint64_t lun_blocks = l->n_blocks ? l->n_blocks : UINT64_MAX;   /* not probed yet */
@@ -107,26 +127,51 @@ void task_cache_before_send(struct task *t)
 
 void task_mutation_end(struct task *t)
 {
+    struct proxy *p = t->conn->proxy;
+
+    if ((t->mut_active || t->mut_cross) && !t->outcome_known) {
+        /* Timed out, or cancelled with the session: the SAN may still
+         * execute it.  No object learns negatives until the backend
+         * session is surely over (backend_timeout from now). */
+        log_info("%s: %s (ITT 0x%08x) ended with its outcome unknown", t->conn->peer,
+                 t->ci.name, t->itt);
+        lun_block_negatives(p, "a mutation of unknown outcome");
+        lun_unblock_negatives(p, p->conf->backend_timeout);
+    }
     if (t->mut_active) {
         mutlog_end(&t->lun->log, &t->mut);
         t->mut_active = false;
     }
     if (t->mut_cross) {
-        lun_mutation_completed(t->lun, t->mut_unidentified);
+        lun_mutation_completed(p, t->lun, t->mut_unidentified);
         t->mut_cross = false;
     }
+}
+
+void task_cache_release(struct task *t)
+{
+    task_mutation_end(t);
+    if (t->lun)
+        lun_unref(t->lun);
+    t->lun = NULL;
 }
 
 void task_cache_completed(struct task *t, int status)
 {
     struct lun *l = t->lun;
 
-    if (!l)
+    t->outcome_known = true;
+    if (!t->conn->target)
         return;
     lun_note_status(l, t->conn, t->lun_no, status, t->stask);
-    /* The facts are asked once the initiator's own first command to the LUN
-     * has succeeded: a unit attention pending for this new I_T nexus has then
-     * gone to the initiator, not to the proxy's READ CAPACITY. */
+    /* The identity and facts are asked once the initiator's own first
+     * command to the LUN has succeeded: the SAN has that LU for this nexus,
+     * and a unit attention pending for the new I_T nexus has gone to the
+     * initiator, not to the proxy's own command. */
+    if (status == SCSI_STATUS_GOOD && !l)
+        lun_verify(t->conn, t->lun_no);
+    if (!l)
+        return;
     if (status == SCSI_STATUS_GOOD && l->state == LUN_UNPROBED)
         lun_probe(l, t->conn, t->lun_no);
     if (status == SCSI_STATUS_GOOD && l->map) {

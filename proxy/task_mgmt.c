@@ -50,8 +50,10 @@ static void tmf_end_tasks(struct conn *c, const struct tmf *m)
             continue;
         bool hit = m->function == ISCSI_TM_ABORT_TASK ? t->itt == m->ref_itt
                  : m->function == ISCSI_TM_TARGET_WARM_RESET || t->lun_no == m->lun;
-        if (hit)
+        if (hit) {
+            t->outcome_known = true;    /* the SAN says the task is gone */
             task_abort(t);
+        }
     }
 }
 
@@ -75,7 +77,7 @@ static void tmf_backend_done(struct iscsi_context *iscsi, int status, void *data
     if (response == TMF_COMPLETE && m->function == ISCSI_TM_TARGET_WARM_RESET)
         lun_invalidate_session(c->proxy, c->target, "target warm reset");
     else if (response == TMF_COMPLETE && m->function == ISCSI_TM_LUN_RESET) {
-        struct lun *l = lun_get(c->proxy, c->target, m->lun);
+        struct lun *l = lun_of_session(c, m->lun);
         if (l && l->map)
             lun_invalidate(l, "LUN reset", false);
     }

@@ -139,7 +139,7 @@ for line in open(mt):
     labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
     if labels.get("target") != target or labels.get("lun") != str(lun):
         continue
-    key = (m.group(1), tuple(sorted((k, v) for k, v in labels.items() if k not in ("target", "lun"))))
+    key = (m.group(1), tuple(sorted((k, v) for k, v in labels.items() if k not in ("target", "lun", "lu"))))
     samples[key] = float(m.group(4))
 P = "iscsi_sparse_proxy_"
 pairs = [
