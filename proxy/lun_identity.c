@@ -47,6 +47,15 @@ struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t 
     TAILQ_FOREACH(l, &p->luns, link) {
         if (!same_key(l, backend_addr, target->backend_target, identity))
             continue;
+        if (l->coherence == CONF_COHERENCE_OFF && target->coherence != CONF_COHERENCE_OFF) {
+            /* Made by an `off` target, so it holds no cache: this target's
+             * coherence and page size make it one (probed on first use). */
+            l->target = target;
+            l->number = number;
+            l->coherence = target->coherence;
+            l->state = LUN_UNPROBED;
+            l->why = "not probed yet";
+        }
         if (target->coherence == CONF_COHERENCE_VERIFY &&
             l->coherence == CONF_COHERENCE_EXCLUSIVE) {
             /* Another target reaches this LU: a verify target means someone

@@ -6,23 +6,23 @@
 # UNALLOCATED), then data is written through target B into hole pages and read back
 # through A: it must be B's data, never A's stale zeros.
 #
-# Round 0: the first commands through B are writes, so B's LUN object is new and
-# of unknown identity when they go out (lun_identity.c: such a write makes every
-# other object forget its holes, at send and at completion). Round 1: more writes
-# through B with qemu-io, B's object identified or not by then. Round 2: after
-# /stats shows B as an alias of A (the probe read the same VPD 83h designator),
-# writes through B go to A's own map and mutation log: A is not invalidated, its
-# mutation count grows.
+# Round 0: the first commands through B are writes, so B's session has not
+# verified the LUN number when they go out (lun_identity.c: such a write makes
+# every object forget its holes, at send and at completion). Round 1: more
+# writes through B with qemu-io, verified or not by then. Round 2: /stats shows
+# one object for A and B (each session read the same VPD 83h designator from
+# the same backend address and target name), and writes through B go to A's own
+# map and mutation log: A is not invalidated, its mutation count grows.
 #
-# Then target C, a third section with A's very portal (so A's object from the
-# start) and coherence = off: its READs must not be served from the cache, and its
-# write must be seen through A.
+# Then target C, a third section with A's very portal (so A's object) and
+# coherence = off: its READs must not be served from the cache, and its write
+# must be seen through A.
 #
 # What makes it fail: a READ through A answered from a stale UNALLOCATED entry
-# (zeros where B or C wrote), B not shown as the same LUN as A in /stats, a write
-# through the alias invalidating A instead of entering its map, C's READ served
-# zeros from the cache, or a full read through any target differing from the
-# backing file.
+# (zeros where B or C wrote), two objects for the one LU in /stats, a write
+# through B invalidating A instead of entering its map, C's READ served zeros
+# from the cache, or a full read through any target differing from the backing
+# file.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -169,8 +169,8 @@ for w in "${first_writes[@]}"; do
 done
 inv1=$(lun_field "$IQN_A" cache_invalidations_total)
 ((inv1 >= inv0 + 2)) ||
-  isp_fail "round 0: writes on B's unidentified object invalidated A $((inv1 - inv0)) times, expected at send and completion"
-echo "## round 0: first writes through B (identity unknown) read back through warm A; A invalidated $((inv1 - inv0)) times"
+  isp_fail "round 0: writes on B's unverified LUN number invalidated A $((inv1 - inv0)) times, expected at send and completion"
+echo "## round 0: first writes through B (LUN not verified) read back through warm A; A invalidated $((inv1 - inv0)) times"
 warm_a "round 1"
 write_b_read_a "round 1 (qemu-io through B)" \
   "0xb1 $((30 * M + 1000)) 3000" \
@@ -179,19 +179,23 @@ write_b_read_a "round 1 (qemu-io through B)" \
   "0xb4 $((80 * M + 512)) $((3 * M))"
 echo "## round 1: qemu-io writes through B read back through warm A"
 
-# B's probe found A's designator: B is an alias of A, one cache.
-[[ $(lun_field "$IQN_A" identity) == naa:* ]] || isp_fail "A has no NAA identity: $(lun_field "$IQN_A" identity)"
-want_same="{\"lun\": $ISP_LUN, \"target\": \"$IQN_A\"}"
-wait_field "$IQN_B" same_as "$want_same" 10
-[[ $(lun_field "$IQN_B" identity) == "$(lun_field "$IQN_A" identity)" ]] ||
-  isp_fail "A and B show different identities"
-[[ $(lun_field "$IQN_A" same_as) == null ]] || isp_fail "A is an alias too"
-[[ $(lun_field "$IQN_B" reason) == *"shares its cache"* ]] || isp_fail "B's reason: $(lun_field "$IQN_B" reason)"
-grep -q "target $IQN_B LUN $ISP_LUN is the same LUN as target $IQN_A LUN $ISP_LUN (VPD 83h): one cache" \
-  "$PROXY_LOG" || isp_fail "no log line for the alias"
-echo "## /stats: B same_as A, identity $(lun_field "$IQN_A" identity)"
+# B's sessions read the same designator from the same backend address and
+# target name as A's: one object, made by A's first session, used by both.
+ident=$(lun_field "$IQN_A" identity)
+[[ $ident == naa:* ]] || isp_fail "A has no NAA identity: $ident"
+isp_stats_get "$STATS_PORT" stats | python3 -c '
+import json, sys
+ident, iqn_b = sys.argv[1], sys.argv[2]
+luns = json.load(sys.stdin)["luns"]
+same = [l for l in luns if l["identity"] == ident]
+if len(same) != 1:
+    sys.exit("%d objects for %s, expected one" % (len(same), ident))
+if any(l["target"] == iqn_b for l in luns):
+    sys.exit("target B made an object of its own")
+' "$ident" "$IQN_B" || isp_fail "A and B do not share one object"
+echo "## /stats: one object for A and B, identity $ident"
 
-# Round 2: A warm again; writes through the alias B enter A's map and log.
+# Round 2: A warm again; writes through B (verified: A's object) enter A's map and log.
 warm_a "round 2"
 inv0=$(lun_field "$IQN_A" cache_invalidations_total)
 mut0=$(lun_field "$IQN_A" mutations_total)
@@ -201,9 +205,9 @@ write_b_read_a "round 2 (B alias)" \
   "0xc3 $((240 * M - 512)) 512"
 inv1=$(lun_field "$IQN_A" cache_invalidations_total)
 mut1=$(lun_field "$IQN_A" mutations_total)
-((inv1 == inv0)) || isp_fail "round 2: writes through the alias invalidated A ($inv0 -> $inv1)"
+((inv1 == inv0)) || isp_fail "round 2: writes through B invalidated A ($inv0 -> $inv1)"
 ((mut1 >= mut0 + 3)) || isp_fail "round 2: A counted $((mut1 - mut0)) mutations for 3 writes through B"
-echo "## round 2: writes through alias B entered A's map ($((mut1 - mut0)) mutations, no invalidation)"
+echo "## round 2: writes through B entered A's map ($((mut1 - mut0)) mutations, no invalidation)"
 
 # Target C has A's portal, target and LUN (so A's object) but coherence = off:
 # its READs get no zeros from the cache, its writes are seen through A.
