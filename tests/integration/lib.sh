@@ -184,12 +184,12 @@ isp_start_tgtd() {
 # initiators. tgt accepts --params only on "--op update", not on "--op new".
 isp_tgt_add_target() {
   local tid=$1 iqn=$2 img=$3
-  local -a bs=()
-  [[ -z "${4:-}" ]] || bs=(--blocksize "$4")
+  local -a bsopt=()
+  [[ -z "${4:-}" ]] || bsopt=(--blocksize "$4")
   isp_tgtadm --op new --mode target --tid "$tid" -T "$iqn" ||
     isp_fail "tgtadm: cannot create target $tid $iqn"
   _ISP_TGT_TIDS[_ISP_TGT_CUR]+="$tid "
-  isp_tgtadm --op new --mode logicalunit --tid "$tid" --lun "$ISP_LUN" -b "$img" "${bs[@]}" ||
+  isp_tgtadm --op new --mode logicalunit --tid "$tid" --lun "$ISP_LUN" -b "$img" "${bsopt[@]}" ||
     isp_fail "tgtadm: cannot add LUN $ISP_LUN ($img${4:+, $4-byte blocks}) to target $tid"
   isp_tgtadm --op update --mode logicalunit --tid "$tid" --lun "$ISP_LUN" \
     --params thin_provisioning=1 ||

@@ -80,8 +80,8 @@ if ((!ISP_DIRECT)); then
     diff <(printf '%s\n' "$CAP_DIRECT") <(printf '%s\n' "$cap") || true
     isp_fail "READ CAPACITY(16) differs through the proxy (< direct, > proxy)"
   fi
-  bs=$(isp_stat "${STATS[exclusive]}" block_size)
-  ((bs == BS)) || isp_fail "exclusive: /stats says block_size $bs, expected $BS"
+  lbs=$(isp_stat "${STATS[exclusive]}" block_size)
+  ((lbs == BS)) || isp_fail "exclusive: /stats says block_size $lbs, expected $BS"
 fi
 
 # full_read MODE LABEL: one full read through that proxy, compared with the file;
