@@ -78,7 +78,8 @@ static void task_read_fallback(struct task *t)
 
 /* Every part is back: answer from zeros and the parts' buffers, in order,
  * with the lengths fixed when the READ was planned and its parts sent.
- * Returns false, having sent nothing, when they cannot make the reply. */
+ * Returns false, having sent nothing, when they cannot make the reply;
+ * true when the task is gone (answered, or its connection closed). */
 static bool task_read_reply(struct task *t)
 {
     struct lun *l = t->lun;
@@ -138,7 +139,7 @@ static void task_read_parts_done(struct task *t)
 
 /* The part's buffer holds exactly the p->len bytes asked: GOOD, and no
  * residual.  A residual is EDTL minus the bytes the target sent (RFC 7143
- * 11.4.5.2): an underflow leaves the buffer's tail unwritten (heap garbage,
+ * 11.4.5): an underflow leaves the buffer's tail unwritten (heap garbage,
  * maybe another session's data), an overflow says the target meant another
  * length (its block size changed).  Data libiscsi kept in its own buffer
  * (datain) never reached ours. */
