@@ -95,6 +95,8 @@ struct task {
     unsigned queries_waited;
     struct read_seg *segs;
     size_t n_segs;
+    uint32_t plan_block_size;       /* the LUN's facts the segments were */
+    uint64_t plan_facts_gen;        /* planned with (block_size, facts_gen) */
     struct read_part *parts;        /* one per backend segment */
     size_t n_parts, parts_pending;
     bool parts_failed;

@@ -262,6 +262,12 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
 
     if (!passthrough_why && l->coherence == CONF_COHERENCE_OFF)
         passthrough_why = "coherence = off";    /* a reload turned it off meanwhile */
+    if (!passthrough_why && !scsi_block_len_usable(pr->cap.block_len)) {
+        log_info("target %s LUN %u: logical block length %u bytes, not %u to %u",
+                 l->target->name, l->number, pr->cap.block_len, SCSI_BLOCK_LEN_MIN,
+                 SCSI_BLOCK_LEN_MAX);
+        passthrough_why = "logical block length outside 512 to 65536 bytes";
+    }
     if (passthrough_why) {
         l->state = LUN_PASSTHROUGH;
         l->why = passthrough_why;
@@ -270,9 +276,17 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
         probe_end(pr);
         return;
     }
+    l->facts_gen++;             /* READs planned before now do not reply */
     l->block_size = pr->cap.block_len;
     l->n_blocks = pr->cap.num_blocks;
+    /* At least 1; the map needs a power of two, which 64 KiB of 520-byte
+     * blocks (126) is not: round down (64). */
     l->page_blocks = choose_page_blocks(l, &pr->bl);
+    while (l->page_blocks & (l->page_blocks - 1))
+        l->page_blocks &= l->page_blocks - 1;
+    /* At least 1: split is at least 128 blocks (block_size is at most
+     * SCSI_BLOCK_LEN_MAX), and a Block Limits MAXIMUM TRANSFER LENGTH of 0
+     * means none reported (SBC-4 6.6.4). */
     uint32_t split = MAX_SPLIT_BYTES / l->block_size;
     l->max_xfer_blocks = pr->bl.max_xfer_len && pr->bl.max_xfer_len < split
                              ? pr->bl.max_xfer_len : split;

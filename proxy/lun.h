@@ -88,6 +88,7 @@ struct lun {
     uint64_t n_blocks;
     uint32_t page_blocks;
     uint32_t max_xfer_blocks;       /* backend READ split size */
+    uint64_t facts_gen;             /* bumped whenever the facts above are set */
 
     struct allocmap *map;           /* only while LUN_ZERO_SERVING */
     struct mutlog log;              /* from creation on: mutations before the

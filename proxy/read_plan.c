@@ -47,7 +47,7 @@ static void emit(struct builder *b, enum read_seg_kind kind, uint64_t lba, uint3
     b->out[b->plan->n_segs++] = (struct read_seg){ .kind = kind, .lba = lba, .blocks = blocks };
 }
 
-/* Write out the pending run (a max_xfer_blocks of 0 counts as no limit). */
+/* Write out the pending run (max_xfer_blocks > 0: read_plan_make checks). */
 static void flush(struct builder *b)
 {
     if (!b->pending || b->overflow)
@@ -57,7 +57,7 @@ static void flush(struct builder *b)
         emit(b, SEG_ZERO, b->lba, (uint32_t)b->blocks);
         return;
     }
-    uint32_t max = b->in->max_xfer_blocks == 0 ? UINT32_MAX : b->in->max_xfer_blocks;
+    uint32_t max = b->in->max_xfer_blocks;
     for (uint64_t done = 0; done < b->blocks && !b->overflow; done += max) {
         uint64_t left = b->blocks - done;
         emit(b, SEG_BACKEND, b->lba + done, (uint32_t)(left < max ? left : max));
@@ -142,6 +142,11 @@ int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t c
                    struct read_plan *plan)
 {
     *plan = (struct read_plan){ 0 };
+    /* max_xfer_blocks comes from the wire (Block Limits VPD): the split
+     * must not divide or step by 0.  The map's page size is >= 1 already
+     * (allocmap_new refuses 0). */
+    if (in->blocks == 0 || in->max_xfer_blocks == 0)
+        return -1;
     struct builder b = { .in = in, .out = out, .cap = cap, .plan = plan };
     if (in->answer != NULL && answer_valid(in->answer, in->n_answer)) {
         b.ans = in->answer;

@@ -39,8 +39,9 @@ struct read_plan_in {
     const struct lba_extent *answer;    /* sorted, non-overlapping; may be NULL */
     size_t n_answer;
     uint64_t lba;
-    uint32_t blocks;                    /* > 0, within the LUN */
-    uint32_t max_xfer_blocks;           /* > 0: backend segments are split at this */
+    uint32_t blocks;                    /* > 0 (else -1), within the LUN */
+    uint32_t max_xfer_blocks;           /* > 0 (else -1): backend segments are
+                                           split at this */
 };
 
 struct read_plan {
@@ -60,7 +61,8 @@ struct read_plan {
  * sent, is in it), while ALLOCATED is page-granular ("may hold data").
  * Adjacent segments of one kind merge; backend segments are split at
  * max_xfer_blocks.  Writes at most cap segments into out; returns 0, or -1
- * if cap was too small (out is then unspecified).
+ * if cap was too small or blocks or max_xfer_blocks is 0 (out is then
+ * unspecified).
  */
 int read_plan_make(const struct read_plan_in *in, struct read_seg *out, size_t cap,
                    struct read_plan *plan);

@@ -4,8 +4,9 @@
  * shared zero buffer, the rest is read from the backend with READ(16)s split
  * at its maximum transfer length, and the initiator sees one ordinary reply.
  * Unknown pages are asked about with GET LBA STATUS first (lun_query.c).
- * When any part fails, the READ goes to the backend whole, so the initiator
- * sees the backend's own status and sense.
+ * When any part fails or comes back short, or the LUN's facts changed while
+ * the parts were out, the READ goes to the backend whole, so the initiator
+ * sees the backend's own data, status and sense: never a byte it did not send.
  */
 #include <stdlib.h>
 
@@ -17,6 +18,7 @@
 struct read_part {
     struct task *t;
     struct iobuf *buf;
+    uint32_t len;               /* bytes asked, fixed when sent */
     struct scsi_task *stask;
     uint64_t sent_us;
     bool done;
@@ -35,7 +37,10 @@ static bool task_read_plannable(const struct task *t)
     const struct lun *l = t->lun;
     const struct scsi_cdb_info *ci = &t->ci;
 
-    return lun_zero_serving(l) && !ci->protect && ci->nblocks != 0 &&
+    /* probe_finish makes page_blocks and max_xfer_blocks at least 1; the
+     * segment capacity in task_read_resume divides by both. */
+    return lun_zero_serving(l) && l->page_blocks != 0 && l->max_xfer_blocks != 0 &&
+           !ci->protect && ci->nblocks != 0 &&
            (uint64_t)ci->nblocks * l->block_size == t->edtl && ci->lba < l->n_blocks &&
            l->n_blocks - ci->lba >= ci->nblocks;
 }
@@ -61,34 +66,63 @@ bool task_read_start(struct task *t)
     return true;
 }
 
-/* Every part is back: answer from zeros and the parts' buffers, in order. */
-static void task_read_reply(struct task *t)
+/* The whole READ again, as the initiator sent it. */
+static void task_read_fallback(struct task *t)
+{
+    t->lun->n.reads_fallback++;
+    task_read_release(t);
+    t->planned = false;
+    count_passthrough(t);
+    task_submit(t);
+}
+
+/* Every part is back: answer from zeros and the parts' buffers, in order,
+ * with the lengths fixed when the READ was planned and its parts sent.
+ * Returns false, having sent nothing, when they cannot make the reply;
+ * true when the task is gone (answered, or its connection closed). */
+static bool task_read_reply(struct task *t)
 {
     struct lun *l = t->lun;
+
+    /* Facts probed again meanwhile (capacity or LUNs changed): the block
+     * size the segments were planned with may not be the LUN's any more. */
+    if (!lun_zero_serving(l) || l->facts_gen != t->plan_facts_gen)
+        return false;
     struct data_run *runs = calloc(t->n_segs, sizeof(*runs));
+    uint64_t total = 0, zero = 0;
     size_t part = 0;
 
     if (!runs) {
         task_destroy(t);
         conn_close(t->conn, "out of memory");
-        return;
+        return true;
     }
     for (size_t i = 0; i < t->n_segs; i++) {
-        runs[i].len = t->segs[i].blocks * l->block_size;
+        uint64_t len;
         if (t->segs[i].kind == SEG_ZERO) {
-            l->n.bytes_zero += runs[i].len;
+            len = (uint64_t)t->segs[i].blocks * t->plan_block_size;
+            zero += len;
         } else {
+            len = t->parts[part].len;
             runs[i].data = t->parts[part].buf->data;
             runs[i].ref = t->parts[part].buf;
             part++;
-            l->n.bytes_backend += runs[i].len;
         }
+        runs[i].len = (uint32_t)len;  /* if it does not fit, total is wrong */
+        total += len;
     }
+    if (total != t->edtl) {         /* the Data-In must be exactly EDTL bytes */
+        free(runs);
+        return false;
+    }
+    l->n.bytes_zero += zero;
+    l->n.bytes_backend += total - zero;
     task_unlink(t);
     t->state = TASK_DONE;
     task_send_data_in(t, runs, t->n_segs, SCSI_STATUS_GOOD, 0, 0);
     free(runs);
     task_free(t);
+    return true;
 }
 
 static void task_read_parts_done(struct task *t)
@@ -99,16 +133,23 @@ static void task_read_parts_done(struct task *t)
         task_destroy(t);
         return;
     }
-    if (!t->parts_failed) {
-        task_read_reply(t);
-        return;
-    }
-    /* Some part failed: the whole READ again, as the initiator sent it. */
-    t->lun->n.reads_fallback++;
-    task_read_release(t);
-    t->planned = false;
-    count_passthrough(t);
-    task_submit(t);
+    if (t->parts_failed || !task_read_reply(t))
+        task_read_fallback(t);
+}
+
+/* The part's buffer holds exactly the p->len bytes asked: GOOD, and no
+ * residual.  A residual is EDTL minus the bytes the target sent (RFC 7143
+ * 11.4.5): an underflow leaves the buffer's tail unwritten (heap garbage,
+ * maybe another session's data), an overflow says the target meant another
+ * length (its block size changed).  Data libiscsi kept in its own buffer
+ * (datain) never reached ours. */
+static bool part_complete(const struct read_part *p, int status)
+{
+    const struct scsi_task *st = p->stask;
+
+    return status == SCSI_STATUS_GOOD &&
+           (st->residual_status == SCSI_RESIDUAL_NO_RESIDUAL || st->residual == 0) &&
+           st->datain.data == NULL;
 }
 
 static void part_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -122,8 +163,9 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
     t->parts_pending--;
     if (status == SCSI_STATUS_GOOD)
         lun_observe_latency(t->lun, lun_now_us() - p->sent_us);
-    if (status != SCSI_STATUS_GOOD) {
+    if (!part_complete(p, status))
         t->parts_failed = true;
+    if (status != SCSI_STATUS_GOOD) {
         if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
             lun_absorb_unit_attention(t->lun, t->conn, t->lun_no, status, p->stask);
     }
@@ -140,7 +182,8 @@ static void task_read_execute(struct task *t)
         n_parts += t->segs[i].kind == SEG_BACKEND;
     if (n_parts == 0) {
         l->n.reads_zero_only++;     /* no backend command at all */
-        task_read_reply(t);
+        if (!task_read_reply(t))
+            task_read_fallback(t);
         return;
     }
     l->n.reads_split++;
@@ -158,14 +201,16 @@ static void task_read_execute(struct task *t)
         if (s->kind != SEG_BACKEND)
             continue;
         struct read_part *p = &t->parts[k++];
-        uint32_t len = s->blocks * l->block_size;
         uint8_t cdb[16];
         p->t = t;
-        p->buf = iobuf_new(len);
+        /* at most MAX_SPLIT_BYTES (lun.c): blocks <= max_xfer_blocks */
+        p->len = s->blocks * t->plan_block_size;
+        p->buf = iobuf_new(p->len);
         scsi_read16_build(cdb, sizeof(cdb), s->lba, s->blocks, t->ci.dpo, t->ci.fua);
-        p->stask = p->buf ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)len) : NULL;
+        p->stask = p->buf ? scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)p->len)
+                          : NULL;
         if (p->stask)
-            scsi_task_add_data_in_buffer(p->stask, (int)len, p->buf->data);
+            scsi_task_add_data_in_buffer(p->stask, (int)p->len, p->buf->data);
         p->sent_us = lun_now_us();
         if (!p->stask ||
             backend_submit(t->conn->backend, t->lun_no, p->stask, NULL, part_done, p) < 0) {
@@ -192,6 +237,8 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         task_submit(t);
         return;
     }
+    t->plan_block_size = l->block_size;
+    t->plan_facts_gen = l->facts_gen;
     bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
     struct read_plan_in in = {
         .map = l->map,

@@ -92,6 +92,18 @@ int scsi_rc10_parse(const uint8_t *buf, size_t len, struct scsi_capacity *out)
     return 0;
 }
 
+/* SBC-4 READ CAPACITY (16) parameter data (5.21.2 above), LOGICAL BLOCK
+ * LENGTH IN BYTES: user data per logical block, protection information
+ * excluded.  The field has 32 bits, but devices report 512 to 4096 bytes,
+ * some with vendor bytes added (520, 528, 4104, 4160); 64 KiB bounds the
+ * page and split arithmetic (an 8 MiB backend READ holds at least 128
+ * blocks) with room to spare.  Anything else is a broken or exotic device,
+ * passed through whole. */
+bool scsi_block_len_usable(uint32_t len)
+{
+    return len >= SCSI_BLOCK_LEN_MIN && len <= SCSI_BLOCK_LEN_MAX;
+}
+
 /* ---- VPD pages ------------------------------------------------------------ */
 
 /* SPC-5 VPD page header: PERIPHERAL QUALIFIER 7-5 / DEVICE TYPE 4-0, PAGE

@@ -54,6 +54,15 @@ int scsi_rc16_parse(const uint8_t *buf, size_t len, struct scsi_capacity *out);
  * FFFFFFFFh (use READ CAPACITY (16)), 0 if parsed, -1 if malformed. */
 int scsi_rc10_parse(const uint8_t *buf, size_t len, struct scsi_capacity *out);
 
+/* Logical block lengths the proxy plans READs with, in bytes. */
+#define SCSI_BLOCK_LEN_MIN  512u
+#define SCSI_BLOCK_LEN_MAX  65536u
+
+/* Whether a LOGICAL BLOCK LENGTH IN BYTES (READ CAPACITY (16)) is one the
+ * proxy plans READs with: SCSI_BLOCK_LEN_MIN to SCSI_BLOCK_LEN_MAX bytes,
+ * powers of two or not (520, 528, 4104, 4160 are real formats). */
+bool scsi_block_len_usable(uint32_t len);
+
 /* ---- Block Limits VPD page (SBC-5 6.6.4) -------------------------------- */
 
 struct scsi_block_limits {

@@ -178,16 +178,19 @@ isp_start_tgtd() {
   isp_fail "could not start tgtd"
 }
 
-# isp_tgt_add_target TID IQN IMAGE: target TID with LUN 1 backed by IMAGE,
-# thin provisioning on (LBPME=1, LBPRZ=1, GET LBA STATUS, UNMAP), open to all
+# isp_tgt_add_target TID IQN IMAGE [BLOCKSIZE]: target TID with LUN 1 backed by
+# IMAGE (logical blocks of BLOCKSIZE bytes, tgt's 512 when not given), thin
+# provisioning on (LBPME=1, LBPRZ=1, GET LBA STATUS, UNMAP), open to all
 # initiators. tgt accepts --params only on "--op update", not on "--op new".
 isp_tgt_add_target() {
   local tid=$1 iqn=$2 img=$3
+  local -a bsopt=()
+  [[ -z "${4:-}" ]] || bsopt=(--blocksize "$4")
   isp_tgtadm --op new --mode target --tid "$tid" -T "$iqn" ||
     isp_fail "tgtadm: cannot create target $tid $iqn"
   _ISP_TGT_TIDS[_ISP_TGT_CUR]+="$tid "
-  isp_tgtadm --op new --mode logicalunit --tid "$tid" --lun "$ISP_LUN" -b "$img" ||
-    isp_fail "tgtadm: cannot add LUN $ISP_LUN ($img) to target $tid"
+  isp_tgtadm --op new --mode logicalunit --tid "$tid" --lun "$ISP_LUN" -b "$img" "${bsopt[@]}" ||
+    isp_fail "tgtadm: cannot add LUN $ISP_LUN ($img${4:+, $4-byte blocks}) to target $tid"
   isp_tgtadm --op update --mode logicalunit --tid "$tid" --lun "$ISP_LUN" \
     --params thin_provisioning=1 ||
     isp_fail "tgtadm: cannot enable thin provisioning on $img"

@@ -283,6 +283,23 @@ static void test_cap(void **state)
     allocmap_free(f.map);
 }
 
+/* Values from the wire that would divide or step by 0: no plan. */
+static void test_zero_parameters(void **state)
+{
+    (void)state;
+    struct fixture f;
+    setup(&f, "AZAZ", 0, 16);
+    f.in.max_xfer_blocks = 0;
+    assert_int_equal(read_plan_make(&f.in, f.seg, CAP, &f.plan), -1);
+    f.in.max_xfer_blocks = 1;
+    f.in.blocks = 0;
+    assert_int_equal(read_plan_make(&f.in, f.seg, CAP, &f.plan), -1);
+    f.in.blocks = 16;
+    plan(&f);
+    assert_int_equal(f.plan.n_segs, 10);    /* 4 one-block parts per A page */
+    allocmap_free(f.map);
+}
+
 static void test_one_gib_read(void **state)
 {
     (void)state;
@@ -376,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_answer_partial_pages),
         cmocka_unit_test(test_bad_answer_ignored),
         cmocka_unit_test(test_cap),
+        cmocka_unit_test(test_zero_parameters),
         cmocka_unit_test(test_one_gib_read),
         cmocka_unit_test(test_read_past_lun),
         cmocka_unit_test(test_partial_page_granules),

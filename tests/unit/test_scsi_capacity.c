@@ -116,6 +116,23 @@ static void test_rc10(void **state)
 
 /* ---- Block Limits VPD ------------------------------------------------------------- */
 
+/* Lengths the proxy plans with: 512 B to 64 KiB, powers of two or not. */
+static void test_block_len_usable(void **state)
+{
+    (void)state;
+    assert_false(scsi_block_len_usable(0));
+    assert_false(scsi_block_len_usable(256));
+    assert_false(scsi_block_len_usable(511));
+    assert_true(scsi_block_len_usable(512));
+    assert_true(scsi_block_len_usable(520));
+    assert_true(scsi_block_len_usable(4096));
+    assert_true(scsi_block_len_usable(4160));
+    assert_true(scsi_block_len_usable(65536));
+    assert_false(scsi_block_len_usable(65537));
+    assert_false(scsi_block_len_usable(8u * 1024 * 1024 + 1));  /* split would be 0 */
+    assert_false(scsi_block_len_usable(UINT32_MAX));
+}
+
 static void test_block_limits_full(void **state)
 {
     const uint8_t p[64] = {
@@ -354,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_rc16_lbp_bits),
         cmocka_unit_test(test_rc16_malformed),
         cmocka_unit_test(test_rc10),
+        cmocka_unit_test(test_block_len_usable),
         cmocka_unit_test(test_block_limits_full),
         cmocka_unit_test(test_block_limits_short_pages),
         cmocka_unit_test(test_block_limits_rejects),
