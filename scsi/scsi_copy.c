@@ -181,7 +181,7 @@ int scsi_copy_classify(const uint8_t *cdb, size_t cdb_len, const uint8_t *param,
         return xcopy_lid4(param, avail, out);
     case SCSI_TPC_POPULATE_TOKEN:
     case SCSI_TPC_WRITE_USING_TOKEN:
-        /* The list identifier is in the CDB (SBC-5 5.12.1, 5.59.1). */
+        /* The list identifier is in the CDB (SBC-5 5.12, 5.59). */
         out->lid4 = true;
         out->has_list_id = true;
         out->list_id = scsi_get_be32(cdb + CDB_TOKEN_LIST_ID);

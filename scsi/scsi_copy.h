@@ -24,7 +24,7 @@
 #define SCSI_TPC_XCOPY_LID1       0x00   /* EXTENDED COPY(LID1), SPC-5 6.5 */
 #define SCSI_TPC_XCOPY_LID4       0x01   /* EXTENDED COPY(LID4), SPC-5 6.4 */
 #define SCSI_TPC_POPULATE_TOKEN   0x10   /* SBC-5 5.12 */
-#define SCSI_TPC_WRITE_USING_TOKEN 0x11  /* SBC-5 5.59 */
+#define SCSI_TPC_WRITE_USING_TOKEN 0x11 /* SBC-5 5.59 */
 #define SCSI_TPC_COPY_ABORT       0x1c   /* COPY OPERATION ABORT, SPC-5 6.3 */
 
 /* THIRD-PARTY COPY IN service actions this module reads. */
@@ -34,7 +34,7 @@
 
 struct scsi_copy_info {
     bool     is_copy;              /* opcode 83h, any service action */
-    uint8_t  service_action;       /* CDB byte 1 bits 4-0 (when is_copy) */
+    uint8_t  service_action;       /* CDB byte 1 bits 4-0 (0 if cdb_len < 2) */
     bool     may_run_after_status; /* the copy may still write after GOOD status:
                                       IMMED=1, or parameter data missing, short,
                                       malformed, or an unknown service action */
