@@ -361,7 +361,7 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
     lun_session_end(c);
     /* The backend session is over: copies it sent can run for at most
      * backend_timeout more. */
-    for (; c->copies_sent; c->copies_sent--)
+    for (; c->copies_blocking; c->copies_blocking--)
         lun_unblock_negatives(p, p->conf->backend_timeout);
     bufferevent_free(c->bev);
     event_free(c->resume_ev);

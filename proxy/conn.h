@@ -10,6 +10,7 @@
  *                 SCSI Response, unit attentions kept for the initiator
  *   task_mgmt.c   Task Management Functions mapped to the backend
  *   task_cache.c  what the allocation cache sees of every command
+ *   task_copy.c   copy offload: negatives blocked until the copy is over
  *   task_read.c   READs planned against the allocation cache
  */
 #ifndef ISP_CONN_H
@@ -30,6 +31,7 @@
 #include "nexus_map.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
+#include "scsi_copy.h"
 
 struct proxy;
 struct backend;
@@ -86,6 +88,8 @@ struct task {
     bool mut_unidentified;  /* ... sent on a LUN number not verified */
     bool outcome_known;     /* the backend answered, or a TMF ended it there */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+    struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */
+    bool copy_blocking;     /* its block of negatives is not accounted for yet */
 
     /* A planned READ (task_read.c). */
     bool planned;
@@ -111,6 +115,11 @@ struct stashed_ua {
     uint8_t seg[2 + 252];
 };
 #define CONN_MAX_STASHED_UA 4
+struct running_copy {
+    uint32_t list_id;
+    bool lid4;
+};
+#define CONN_MAX_RUNNING_COPIES 16
 /* LUN numbers a session verifies and uses the cache for; more pass through. */
 #define CONN_MAX_VERIFIED_LUNS 1024
 
@@ -150,7 +159,11 @@ struct conn {
     /* LUN numbers this session verified (lun_identity.c) */
     struct nexus_map luns;
     char backend_addr[64];          /* address:port the backend session is connected to */
-    unsigned copies_sent;           /* copy offloads: negatives blocked until the end */
+    /* copy offloads (task_copy.c): blocks of negatives this session holds,
+     * and the copies running after their status, by list identifier */
+    unsigned copies_blocking;
+    struct running_copy running_copies[CONN_MAX_RUNNING_COPIES];
+    unsigned n_running_copies;
 
     struct stashed_ua stashed_ua[CONN_MAX_STASHED_UA];
     unsigned n_stashed_ua;
@@ -273,6 +286,10 @@ void task_cache_release(struct task *t);
 /* A unit attention kept for this LUN is the answer to this command. */
 bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
                                         uint32_t lun);
+
+/* task_copy.c: copy offload blocks negatives until it is over */
+void task_copy_sent(struct task *t);
+void task_copy_completed(struct task *t, int status);
 
 /* task_read.c: READs planned against the allocation cache */
 /* Returns false if the READ cannot be planned (the caller sends it whole). */

@@ -14,19 +14,11 @@
 
 #define OP_SERVICE_ACTION_IN_16 0x9e
 #define SA_GET_LBA_STATUS       0x12
-#define OP_THIRD_PARTY_COPY_OUT 0x83
 
 static bool is_get_lba_status(const struct scsi_cdb_info *ci)
 {
     return ci->opcode == OP_SERVICE_ACTION_IN_16 && ci->has_sa &&
            ci->service_action == SA_GET_LBA_STATUS;
-}
-
-/* THIRD-PARTY COPY OUT (SPC-5 6.4): EXTENDED COPY, POPULATE TOKEN, WRITE
- * USING TOKEN, COPY OPERATION ABORT -- every service action. */
-static bool is_copy_offload(const struct scsi_cdb_info *ci)
-{
-    return ci->opcode == OP_THIRD_PARTY_COPY_OUT;
 }
 
 void task_cache_classify(struct task *t)
@@ -79,13 +71,7 @@ void task_cache_before_send(struct task *t)
         t->mut_cross = true;
         t->mut_unidentified = lun_mutation_sent(p, l);
     }
-    if (is_copy_offload(&t->ci)) {
-        /* The destination is named in the parameter data and may be any LU
-         * of the SAN, and the copy may go on after its status (IMMED): the
-         * block lasts until the session ends (conn.c). */
-        lun_block_negatives(p, t->ci.name);
-        t->conn->copies_sent++;
-    }
+    task_copy_sent(t);
     if (!l)
         return;
     if (is_get_lba_status(&t->ci)) {
@@ -164,6 +150,7 @@ void task_cache_completed(struct task *t, int status)
     if (!t->conn->target)
         return;
     lun_note_status(l, t->conn, t->lun_no, status, t->stask);
+    task_copy_completed(t, status);
     /* The identity and facts are asked once the initiator's own first
      * command to the LUN has succeeded: the SAN has that LU for this nexus,
      * and a unit attention pending for the new I_T nexus has gone to the
