@@ -27,6 +27,7 @@
 #include "iscsi_login.h"
 #include "iscsi_pdu.h"
 #include "mutlog.h"
+#include "order_gate.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 
@@ -49,6 +50,7 @@ enum conn_state {
 
 enum task_state {
     TASK_WAIT_DATA,         /* WRITE: collecting immediate / unsolicited / R2T data */
+    TASK_HELD,              /* ready, held by the task order (task_order.c) */
     TASK_AT_BACKEND,        /* submitted to libiscsi */
     TASK_DONE,              /* response queued; freed when the backend lets go */
 };
@@ -84,6 +86,8 @@ struct task {
     bool mut_cross;         /* a mutation other LUN objects heard of at send */
     bool mut_unidentified;  /* ... sent on a LUN object of unknown identity */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+    uint64_t resv_sets;     /* the LUN's reservation sets count when sent */
+    struct order_node order;        /* its place in the session's task order */
 
     /* A planned READ (task_read.c). */
     bool planned;
@@ -132,6 +136,8 @@ struct conn {
     /* tasks and memory budget */
     struct task_list tasks;
     unsigned n_tasks;
+    struct order_gate order;        /* task attributes (task_order.c) */
+    struct event *order_ev;         /* starts tasks the order released */
     uint64_t bytes_in_use;          /* data buffers of live tasks */
     uint32_t next_ttt;
     bool rx_stalled;                /* input paused until memory frees up */
@@ -259,6 +265,19 @@ void task_mutation_end(struct task *t);
 /* A unit attention kept for this LUN is the answer to this command. */
 bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
                                         uint32_t lun);
+
+/* task_order.c: task attributes (ORDERED, HEAD OF QUEUE) kept by the proxy */
+/* The task arrived with this ATTR field (RFC 7143 11.3.1): its place. */
+void task_order_enter(struct task *t, uint8_t attr_bits);
+/* The task is ready: planned or sent now, or held until the order allows. */
+void task_start(struct task *t);
+/* The task ends (from task_free): tasks it held start on the next loop turn. */
+void task_order_leave(struct task *t);
+void task_order_release_cb(evutil_socket_t fd, short what, void *arg);
+
+/* task_reserve.c: reservations seen go by (scsi_reservation.h) */
+void task_reservation_sent(struct task *t);
+void task_reservation_completed(struct task *t, int status);
 
 /* task_read.c: READs planned against the allocation cache */
 /* Returns false if the READ cannot be planned (the caller sends it whole). */

@@ -63,6 +63,7 @@ void task_cache_before_send(struct task *t)
 
     if (!l)
         return;
+    task_reservation_sent(t);
     if (t->ci.cls == SCSI_CLASS_MUTATE) {
         /* Other objects may be this LUN under another name (lun_identity.c). */
         t->mut_cross = true;
@@ -123,6 +124,7 @@ void task_cache_completed(struct task *t, int status)
 
     if (!l)
         return;
+    task_reservation_completed(t, status);
     lun_note_status(l, t->conn, t->lun_no, status, t->stask);
     /* The facts are asked once the initiator's own first command to the LUN
      * has succeeded: a unit attention pending for this new I_T nexus has then
