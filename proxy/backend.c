@@ -12,6 +12,8 @@
 
 #include "iscsi_login.h"
 #include "log.h"
+#include "lun.h"
+#include "zero_probe.h"
 
 struct backend {
     struct event_base *base;
@@ -25,6 +27,7 @@ struct backend {
     char *portal;
     bool logged_in;
     bool failed;
+    struct zero_probe sent;         /* when each LUN was last sent a command */
 };
 
 static void backend_watch(struct backend *b);
@@ -221,8 +224,14 @@ int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
         return -1;
     if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, cb, data, priv) != 0)
         return -1;
+    zero_probe_note_send(&b->sent, lun, lun_now_us());
     backend_watch(b);
     return 0;
+}
+
+const struct zero_probe *backend_sent(const struct backend *b)
+{
+    return &b->sent;
 }
 
 int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,

@@ -54,6 +54,9 @@ int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
 /* Task management (RFC 7143 11.5) sent to the backend. */
 int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
                 struct scsi_task *ref_task, iscsi_command_cb cb, void *priv);
+/* When this session last sent each LUN a command (zero_probe.h). */
+struct zero_probe;
+const struct zero_probe *backend_sent(const struct backend *b);
 /* Forget a command locally (its callback runs with SCSI_STATUS_CANCELLED). */
 void backend_cancel(struct backend *b, struct scsi_task *task);
 

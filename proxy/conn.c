@@ -366,6 +366,7 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
     bufferevent_free(c->bev);
     event_free(c->resume_ev);
     event_free(c->free_ev);
+    event_free(c->order_ev);
     if (c->nop_ev)
         event_free(c->nop_ev);
     free(c->text_buf);
@@ -414,13 +415,15 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     c->next_ttt = 1;
     TAILQ_INIT(&c->tasks);
     nexus_map_init(&c->luns, CONN_MAX_VERIFIED_LUNS);
+    order_gate_init(&c->order);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     snprintf(c->local, sizeof(c->local), "%s", local);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->resume_ev = event_new(p->base, -1, 0, conn_resume_cb, c);
     c->free_ev = event_new(p->base, -1, 0, conn_free_cb, c);
-    if (!c->bev || !c->resume_ev || !c->free_ev) {
+    c->order_ev = event_new(p->base, -1, 0, task_order_release_cb, c);
+    if (!c->bev || !c->resume_ev || !c->free_ev || !c->order_ev) {
         if (c->bev)
             bufferevent_free(c->bev);
         else
@@ -429,6 +432,8 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
             event_free(c->resume_ev);
         if (c->free_ev)
             event_free(c->free_ev);
+        if (c->order_ev)
+            event_free(c->order_ev);
         free(c);
         return NULL;
     }

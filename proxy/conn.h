@@ -29,6 +29,7 @@
 #include "iscsi_pdu.h"
 #include "mutlog.h"
 #include "nexus_map.h"
+#include "order_gate.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_copy.h"
@@ -52,6 +53,7 @@ enum conn_state {
 
 enum task_state {
     TASK_WAIT_DATA,         /* WRITE: collecting immediate / unsolicited / R2T data */
+    TASK_HELD,              /* ready, held by the task order (task_order.c) */
     TASK_AT_BACKEND,        /* submitted to libiscsi */
     TASK_DONE,              /* response queued; freed when the backend lets go */
 };
@@ -90,6 +92,8 @@ struct task {
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
     struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */
     bool copy_blocking;     /* its block of negatives is not accounted for yet */
+    uint64_t resv_sets;     /* the LUN's reservation sets count when sent */
+    struct order_node order;        /* its place in the session's task order */
 
     /* A planned READ (task_read.c). */
     bool planned;
@@ -147,6 +151,8 @@ struct conn {
     /* tasks and memory budget */
     struct task_list tasks;
     unsigned n_tasks;
+    struct order_gate order;        /* task attributes (task_order.c) */
+    struct event *order_ev;         /* starts tasks the order released */
     uint64_t bytes_in_use;          /* data buffers of live tasks */
     uint32_t next_ttt;
     bool rx_stalled;                /* input paused until memory frees up */
@@ -290,6 +296,18 @@ bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_h
 /* task_copy.c: copy offload blocks negatives until it is over */
 void task_copy_sent(struct task *t);
 void task_copy_completed(struct task *t, int status);
+/* task_order.c: task attributes (ORDERED, HEAD OF QUEUE) kept by the proxy */
+/* The task arrived with this ATTR field (RFC 7143 11.3.1): its place. */
+void task_order_enter(struct task *t, uint8_t attr_bits);
+/* The task is ready: planned or sent now, or held until the order allows. */
+void task_start(struct task *t);
+/* The task ends (from task_free): tasks it held start on the next loop turn. */
+void task_order_leave(struct task *t);
+void task_order_release_cb(evutil_socket_t fd, short what, void *arg);
+
+/* task_reserve.c: reservations seen go by (scsi_reservation.h) */
+void task_reservation_sent(struct task *t);
+void task_reservation_completed(struct task *t, int status);
 
 /* task_read.c: READs planned against the allocation cache */
 /* Returns false if the READ cannot be planned (the caller sends it whole). */

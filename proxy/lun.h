@@ -23,6 +23,7 @@
 #include "mutlog.h"
 #include "scsi_capacity.h"
 #include "scsi_devid.h"
+#include "scsi_reservation.h"
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -100,6 +101,7 @@ struct lun {
     unsigned probe_retries;
     struct lun_counters n;
     struct lun_latency latency;     /* commands sent to the backend for this LUN */
+    struct scsi_resv resv;          /* a READ-blocking reservation may be held */
 };
 TAILQ_HEAD(lun_list, lun);
 

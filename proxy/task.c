@@ -43,6 +43,7 @@ void task_unlink(struct task *t)
 
 void task_free(struct task *t)
 {
+    task_order_leave(t);
     lun_query_forget(t);
     task_read_release(t);
     task_cache_release(t);
@@ -289,7 +290,7 @@ static void task_write_progress(struct task *t)
     struct conn *c = t->conn;
 
     if (t->received >= t->edtl) {
-        task_submit(t);
+        task_start(t);
         return;
     }
     if (t->unsolicited_open || t->r2t_ttt != ISCSI_RESERVED_TAG)
@@ -395,6 +396,7 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
     c->n_tasks++;
     c->bytes_in_use += edtl;
     task_cache_classify(t);
+    task_order_enter(t, h->flags & ISCSI_FLAG_CMD_ATTR);
     if (wr && edtl) {
         memcpy(t->buf->data, pdu->data, h->data_len);
         t->received = h->data_len;
@@ -402,8 +404,8 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
         t->unsolicited_end = edtl < c->params.first_burst ? edtl : c->params.first_burst;
         t->state = TASK_WAIT_DATA;
         task_write_progress(t);
-    } else if (!task_read_start(t)) {
-        task_submit(t);
+    } else {
+        task_start(t);
     }
     return RX_DONE;
 }

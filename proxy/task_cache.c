@@ -65,6 +65,7 @@ void task_cache_before_send(struct task *t)
 
     if (!t->conn->target)
         return;
+    task_reservation_sent(t);
     if (t->ci.cls == SCSI_CLASS_MUTATE) {
         /* Other objects may be this LU under another key, and a LUN number
          * not verified may be any LU (lun_identity.c). */
@@ -149,6 +150,7 @@ void task_cache_completed(struct task *t, int status)
     t->outcome_known = true;
     if (!t->conn->target)
         return;
+    task_reservation_completed(t, status);
     lun_note_status(l, t->conn, t->lun_no, status, t->stask);
     task_copy_completed(t, status);
     /* The identity and facts are asked once the initiator's own first

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "log.h"
 #include "lun.h"
+#include "zero_probe.h"
 
 struct read_part {
     struct task *t;
@@ -38,9 +39,10 @@ static bool task_read_plannable(const struct task *t)
     const struct scsi_cdb_info *ci = &t->ci;
 
     /* probe_finish makes page_blocks and max_xfer_blocks at least 1; the
-     * segment capacity in task_read_resume divides by both. */
+     * segment capacity in task_read_resume divides by both.  A READ-blocking
+     * reservation the SAN may hold is enforced by the SAN alone. */
     return lun_zero_serving(l) && l->page_blocks != 0 && l->max_xfer_blocks != 0 &&
-           !ci->protect && ci->nblocks != 0 &&
+           !l->resv.may_be_held && !ci->protect && ci->nblocks != 0 &&
            (uint64_t)ci->nblocks * l->block_size == t->edtl && ci->lba < l->n_blocks &&
            l->n_blocks - ci->lba >= ci->nblocks;
 }
@@ -276,7 +278,8 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         task_read_resume(t, ans, n);
         return;
     }
-    if (plan.all_backend) {
+    if (plan.all_backend || zero_probe_forward(backend_sent(t->conn->backend), t->lun_no,
+                                               lun_now_us(), t->segs, plan.n_segs)) {
         task_read_release(t);
         t->planned = false;
         count_passthrough(t);

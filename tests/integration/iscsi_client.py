@@ -1,6 +1,7 @@
 """A minimal iSCSI initiator for protocol-level tests of the proxy's frontend:
 what the real initiators here never do (CRC32C data digests, ignoring NOP-In
-pings, corrupt digests).  Facts from RFC 7143; test code only."""
+pings, corrupt digests, task attributes, commands pipelined, any CDB with
+Data-Out).  Facts from RFC 7143; test code only."""
 import socket
 import struct
 
@@ -63,8 +64,12 @@ class Session:
         self.expstatsn = 0
         self.itt = 0x100
         self.initial_r2t = True
+        self.immediate_data = False
+        self.target_mrdsl = 8192       # RFC 7143 13.12 default until the target declares one
+        self.first_burst = 65536
         self.last_response = None      # the SCSI Response read_response() ended with
         self.logout_requested = None   # Parameter3 of an Async Message asking for a logout
+        self._pending_out = {}         # ITT -> (Data-Out bytes, LUN) of commands sent
 
     # ---- wire ---------------------------------------------------------------
     def send(self, bhs, data=b"", corrupt_data_digest=False):
@@ -134,13 +139,17 @@ class Session:
         self.header_digest = got.get("HeaderDigest") == "CRC32C"
         self.data_digest = got.get("DataDigest") == "CRC32C"
         self.initial_r2t = got.get("InitialR2T", "Yes") == "Yes"
+        self.immediate_data = got.get("ImmediateData", "Yes") == "Yes"
+        self.target_mrdsl = int(got.get("MaxRecvDataSegmentLength", "8192"))
+        self.first_burst = int(got.get("FirstBurstLength", "65536"))
         return got
 
     # ---- full feature phase -------------------------------------------------
-    def scsi_bhs(self, cdb, edtl, read, write, itt, final=True, lun=1, data_len=0):
+    def scsi_bhs(self, cdb, edtl, read, write, itt, final=True, lun=1, data_len=0, attr=1):
+        """attr: the ATTR field (RFC 7143 11.3.1): 1 simple, 2 ordered, 3 head of queue."""
         bhs = bytearray(48)
         bhs[0] = 0x01
-        bhs[1] = (0x80 if final else 0) | (0x40 if read else 0) | (0x20 if write else 0) | 1
+        bhs[1] = (0x80 if final else 0) | (0x40 if read else 0) | (0x20 if write else 0) | attr
         bhs[5:8] = data_len.to_bytes(3, "big")
         bhs[9] = lun
         struct.pack_into(">IIII", bhs, 16, itt, edtl, self.cmdsn, self.expstatsn)
@@ -199,6 +208,64 @@ class Session:
             ttt = r2t.field20
         self.send(self.data_out_bhs(itt, 0, len(data), ttt=ttt), data, corrupt_data_digest)
         return itt
+
+    # ---- any SCSI command, pipelined ------------------------------------------------
+    def send_command(self, cdb, data_out=b"", read_len=0, attr=1, lun=1):
+        """Send one SCSI command (CDB of up to 16 bytes) without waiting: Data-Out
+        as immediate data and unsolicited Data-Out as far as negotiated, the rest
+        when the target's R2Ts ask (collect() answers them). Returns its ITT."""
+        itt = self.next_itt()
+        self._pending_out[itt] = (data_out, lun)
+        unsol = 0 if self.initial_r2t else min(len(data_out), self.first_burst)
+        imm = min(unsol, self.target_mrdsl) if self.immediate_data else 0
+        final = imm == unsol
+        self.send(self.scsi_bhs(cdb, len(data_out) or read_len, read_len > 0, len(data_out) > 0,
+                                itt, final=final, lun=lun, data_len=imm, attr=attr),
+                  data_out[:imm])
+        self._data_out(itt, imm, unsol, RESERVED)
+        return itt
+
+    def _data_out(self, itt, start, end, ttt):
+        data, lun = self._pending_out[itt]
+        off, datasn = start, 0
+        while off < end:
+            n = min(end - off, self.target_mrdsl)
+            self.send(self.data_out_bhs(itt, off, n, datasn=datasn, final=off + n == end,
+                                        ttt=ttt, lun=lun), data[off:off + n])
+            off += n
+            datasn += 1
+
+    def collect(self, itts):
+        """Responses of the commands itts, in whatever order they come; R2Ts are
+        answered. Returns {itt: (status, data_in, sense)} (sense without its
+        SenseLength prefix) and the order the statuses arrived in."""
+        got, order, data = {}, [], {itt: b"" for itt in itts}
+        while len(got) < len(itts):
+            p = self.recv()
+            if p.itt not in data:
+                raise RuntimeError(f"unexpected PDU 0x{p.opcode:02x} for ITT {p.itt:#x}")
+            if p.opcode == 0x31:                            # R2T
+                off, want = struct.unpack(">II", p.bhs[40:48])
+                self._data_out(p.itt, off, off + want, p.field20)
+                continue
+            if p.opcode == 0x25:                            # Data-In
+                data[p.itt] += p.data
+                if not p.flags & 0x01:
+                    continue
+                got[p.itt] = (p.bhs[3], data[p.itt], b"")
+            elif p.opcode == 0x21:                          # SCSI Response
+                sl = int.from_bytes(p.data[:2], "big") if len(p.data) >= 2 else 0
+                got[p.itt] = (p.bhs[3], data[p.itt], p.data[2:2 + sl])
+            else:
+                raise RuntimeError(f"unexpected opcode 0x{p.opcode:02x}")
+            order.append(p.itt)
+            self._pending_out.pop(p.itt, None)
+        return got, order
+
+    def command(self, cdb, data_out=b"", read_len=0, attr=1, lun=1):
+        """One SCSI command: (status, data_in, sense)."""
+        itt = self.send_command(cdb, data_out, read_len, attr, lun)
+        return self.collect([itt])[0][itt]
 
     def logout(self):
         """Logout (close the session); returns the Logout Response's response code."""
