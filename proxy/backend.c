@@ -12,7 +12,7 @@
 
 #include "iscsi_login.h"
 #include "log.h"
-#include "lun.h"
+#include "clock.h"
 #include "zero_probe.h"
 
 struct backend {
@@ -224,7 +224,7 @@ int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
         return -1;
     if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, cb, data, priv) != 0)
         return -1;
-    zero_probe_note_send(&b->sent, lun, lun_now_us());
+    zero_probe_note_send(&b->sent, lun, clock_now_us());
     backend_watch(b);
     return 0;
 }

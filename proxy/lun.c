@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend.h"
 #include "conn.h"
@@ -36,13 +35,6 @@ void lun_observe_latency(struct lun *l, uint64_t us)
     l->latency.bucket[i]++;
     l->latency.count++;
     l->latency.sum_us += us;
-}
-
-uint64_t lun_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static bool lun_is_of(const struct lun *l, const struct conf_target *target)
@@ -87,7 +79,7 @@ void lun_ref(struct lun *l)
 void lun_unref(struct lun *l)
 {
     if (--l->refs == 0)
-        l->last_used_us = lun_now_us();
+        l->last_used_us = clock_now_us();
 }
 
 static size_t lun_memory(const struct lun *l)

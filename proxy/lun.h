@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "allocmap.h"
+#include "clock.h"
 #include "conf.h"
 #include "mutlog.h"
 #include "scsi_capacity.h"
@@ -158,8 +159,6 @@ bool lun_absorb_unit_attention(struct lun *l, struct conn *c, uint32_t lun_no, i
 
 /* A backend command for this LUN took `us` microseconds. */
 void lun_observe_latency(struct lun *l, uint64_t us);
-/* Microseconds on the monotonic clock, for latency measurements. */
-uint64_t lun_now_us(void);
 
 static inline bool lun_zero_serving(const struct lun *l)
 {
@@ -202,7 +201,9 @@ void lun_mutation_completed(struct proxy *p, struct lun *l, bool everyone);
 
 /* ---- negatives blocked everywhere (lun_guard.c) ------------------------- */
 
-/* Every object forgets its negatives (mutlog_invalidate + the map). */
+/* l forgets its negatives, quietly (mutlog_invalidate + the map; l->map set). */
+void lun_forget_negatives(struct lun *l);
+/* Every object forgets its negatives. */
 void lun_forget_all_negatives(struct proxy *p, const char *why);
 /* Something may write any LU of the SAN at any time from now (a mutation of
  * unknown outcome, a copy offload running): every object forgets its

@@ -13,16 +13,20 @@
 #include "lun.h"
 #include "server.h"
 
+void lun_forget_negatives(struct lun *l)
+{
+    mutlog_invalidate(&l->log);
+    l->n.invalidations++;
+    allocmap_forget_unallocated(l->map, 0, l->n_blocks);
+}
+
 void lun_forget_all_negatives(struct proxy *p, const char *why)
 {
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (!l->map)
-            continue;
-        mutlog_invalidate(&l->log);
-        l->n.invalidations++;
-        allocmap_forget_unallocated(l->map, 0, l->n_blocks);
+        if (l->map)
+            lun_forget_negatives(l);
     }
     log_debug("every allocation cache forgot its negatives (%s)", why);
 }

@@ -180,15 +180,6 @@ void lun_session_end(struct conn *c)
 
 /* ---- mutations on objects that may be the same LU ----------------------- */
 
-/* Negatives only, quietly: this runs for writes, not for rare events. */
-static void forget_negatives(struct lun *x, const char *why)
-{
-    mutlog_invalidate(&x->log);
-    x->n.invalidations++;
-    allocmap_forget_unallocated(x->map, 0, x->n_blocks);
-    log_debug("target %s LUN %u: negatives forgotten (%s)", x->target->name, x->number, why);
-}
-
 static void cross_invalidate(struct proxy *p, struct lun *l, bool everyone, const char *why)
 {
     struct lun *x;
@@ -196,8 +187,10 @@ static void cross_invalidate(struct proxy *p, struct lun *l, bool everyone, cons
     TAILQ_FOREACH(x, &p->luns, link) {
         if (x == l || !x->map)
             continue;
-        if (everyone || !l || scsi_devid_equal(&l->identity, &x->identity))
-            forget_negatives(x, why);
+        if (!everyone && l && !scsi_devid_equal(&l->identity, &x->identity))
+            continue;
+        lun_forget_negatives(x);        /* quietly: this runs for writes */
+        log_debug("target %s LUN %u: negatives forgotten (%s)", x->target->name, x->number, why);
     }
 }
 

@@ -240,7 +240,7 @@ static void task_backend_done(struct iscsi_context *iscsi, int status, void *dat
         return;
     }
     if (t->lun)
-        lun_observe_latency(t->lun, lun_now_us() - t->sent_us);
+        lun_observe_latency(t->lun, clock_now_us() - t->sent_us);
     task_cache_completed(t, status);
     task_unlink(t);
     t->state = TASK_DONE;
@@ -275,7 +275,7 @@ void task_submit(struct task *t)
         out.data = t->buf->data;
     }
     t->state = TASK_AT_BACKEND;
-    t->sent_us = lun_now_us();
+    t->sent_us = clock_now_us();
     if (backend_submit(c->backend, t->lun_no, t->stask, t->edtl && t->write ? &out : NULL,
                        task_backend_done, t) < 0) {
         task_destroy(t);

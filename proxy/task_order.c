@@ -16,14 +16,20 @@ void task_order_enter(struct task *t, uint8_t attr_bits)
     order_gate_enter(&t->conn->order, &t->order, t->lun_no, order_attr_from_iscsi(attr_bits));
 }
 
+/* Planned against the cache, or sent to the backend whole. */
+static void task_begin(struct task *t)
+{
+    if (!task_read_start(t))
+        task_submit(t);
+}
+
 void task_start(struct task *t)
 {
     if (!order_gate_request(&t->conn->order, &t->order)) {
         t->state = TASK_HELD;
         return;
     }
-    if (!task_read_start(t))
-        task_submit(t);
+    task_begin(t);
 }
 
 void task_order_leave(struct task *t)
@@ -45,7 +51,6 @@ void task_order_release_cb(evutil_socket_t fd, short what, void *arg)
     while (c->state != CONN_CLOSING && (n = order_gate_next(&c->order)) != NULL) {
         struct task *t = (struct task *)(void *)((char *)n - offsetof(struct task, order));
         log_debug("%s: ITT 0x%08x released by the task order", c->peer, t->itt);
-        if (!task_read_start(t))
-            task_submit(t);
+        task_begin(t);
     }
 }

@@ -164,7 +164,7 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
     p->done = true;
     t->parts_pending--;
     if (status == SCSI_STATUS_GOOD)
-        lun_observe_latency(t->lun, lun_now_us() - p->sent_us);
+        lun_observe_latency(t->lun, clock_now_us() - p->sent_us);
     if (!part_complete(p, status))
         t->parts_failed = true;
     if (status != SCSI_STATUS_GOOD) {
@@ -213,7 +213,7 @@ static void task_read_execute(struct task *t)
                           : NULL;
         if (p->stask)
             scsi_task_add_data_in_buffer(p->stask, (int)p->len, p->buf->data);
-        p->sent_us = lun_now_us();
+        p->sent_us = clock_now_us();
         if (!p->stask ||
             backend_submit(t->conn->backend, t->lun_no, p->stask, NULL, part_done, p) < 0) {
             p->done = true;
@@ -279,7 +279,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         return;
     }
     if (plan.all_backend || zero_probe_forward(backend_sent(t->conn->backend), t->lun_no,
-                                               lun_now_us(), t->segs, plan.n_segs)) {
+                                               clock_now_us(), t->segs, plan.n_segs)) {
         task_read_release(t);
         t->planned = false;
         count_passthrough(t);

@@ -332,27 +332,39 @@ static void test_xcopy_lid4_lengths_lie(void **state)
     assert_fail_safe(&ci);
 }
 
-static void test_populate_token(void **state)
+/* POPULATE TOKEN and WRITE USING TOKEN: LIST IDENTIFIER in CDB bytes 6-9,
+ * IMMED in byte 2 of the parameter list, range descriptors after a header
+ * of their own size. */
+static void test_token_commands(void **state)
 {
+    static const struct {
+        uint8_t sa;
+        size_t hdr, range_off, ranges;
+        uint32_t list_id;
+    } cases[] = {
+        { 0x10, 16, 14, 2, 0x01020304 },     /* POPULATE TOKEN */
+        { 0x11, 536, 534, 1, 0xa1b2c3d4 },   /* WRITE USING TOKEN */
+    };
     struct scsi_copy_info ci;
-    uint8_t cdb[16], p[64];
-    size_t n;
+    uint8_t cdb[16], p[600];
     (void)state;
 
-    n = mk_tok(p, 16, 14, 0, 2);
-    mk_cdb(cdb, 0x83, 0x10, (uint32_t)n);
-    put32(cdb + 6, 0x01020304);           /* LIST IDENTIFIER in the CDB */
-    assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
-    assert_true(ci.is_copy);
-    assert_int_equal(ci.service_action, 0x10);
-    assert_false(ci.may_run_after_status);
-    assert_true(ci.has_list_id);
-    assert_true(ci.lid4);
-    assert_int_equal(ci.list_id, 0x01020304);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = mk_tok(p, cases[i].hdr, cases[i].range_off, 0, cases[i].ranges);
+        mk_cdb(cdb, 0x83, cases[i].sa, (uint32_t)n);
+        put32(cdb + 6, cases[i].list_id);
+        assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
+        assert_true(ci.is_copy);
+        assert_int_equal(ci.service_action, cases[i].sa);
+        assert_false(ci.may_run_after_status);
+        assert_true(ci.has_list_id);
+        assert_true(ci.lid4);
+        assert_int_equal(ci.list_id, cases[i].list_id);
 
-    n = mk_tok(p, 16, 14, 1, 2);
-    assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
-    assert_true(ci.may_run_after_status);
+        n = mk_tok(p, cases[i].hdr, cases[i].range_off, 1, cases[i].ranges);
+        assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
+        assert_true(ci.may_run_after_status);
+    }
 }
 
 static void test_populate_token_malformed(void **state)
@@ -390,29 +402,6 @@ static void test_populate_token_malformed(void **state)
     put16(p + 14, 31);
     assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), -1);
     assert_fail_safe(&ci);
-}
-
-static void test_write_using_token(void **state)
-{
-    struct scsi_copy_info ci;
-    uint8_t cdb[16], p[600];
-    size_t n;
-    (void)state;
-
-    n = mk_tok(p, 536, 534, 0, 1);
-    mk_cdb(cdb, 0x83, 0x11, (uint32_t)n);
-    put32(cdb + 6, 0xa1b2c3d4);
-    assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
-    assert_true(ci.is_copy);
-    assert_int_equal(ci.service_action, 0x11);
-    assert_false(ci.may_run_after_status);
-    assert_true(ci.has_list_id);
-    assert_true(ci.lid4);
-    assert_int_equal(ci.list_id, 0xa1b2c3d4);
-
-    n = mk_tok(p, 536, 534, 1, 1);
-    assert_int_equal(scsi_copy_classify(cdb, 16, p, n, &ci), 0);
-    assert_true(ci.may_run_after_status);
 }
 
 static void test_write_using_token_malformed(void **state)
@@ -716,9 +705,8 @@ int main(void)
         cmocka_unit_test(test_xcopy_lid4_malformed),
         cmocka_unit_test(test_xcopy_lid4_short),
         cmocka_unit_test(test_xcopy_lid4_lengths_lie),
-        cmocka_unit_test(test_populate_token),
+        cmocka_unit_test(test_token_commands),
         cmocka_unit_test(test_populate_token_malformed),
-        cmocka_unit_test(test_write_using_token),
         cmocka_unit_test(test_write_using_token_malformed),
         cmocka_unit_test(test_garbage_parameter_data),
         cmocka_unit_test(test_copy_operation_abort),
