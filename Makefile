@@ -18,21 +18,26 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
           -Wmissing-prototypes -Wformat=2 -Wvla
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -I. -Iproxy -Iscsi -Iconf $(PKG_CFLAGS) $(CFLAGS)
+# proxy/ is grouped by layer: protocol/ (iSCSI wire and login, pure), cache/
+# (the allocation cache and SCSI task policy, pure), util/ (pure helpers) and
+# daemon/ (sockets, the event loop, libiscsi).  scsi/ and conf/ are pure.
+SRC_DIRS   := proxy/protocol proxy/cache proxy/util proxy/daemon scsi conf
+INCLUDES   := -I. $(addprefix -I,$(SRC_DIRS))
+# Pure code links without libevent and libiscsi.
+PURE_LIBS  := $(shell pkg-config --libs inih libisal 2>/dev/null)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(INCLUDES) $(PKG_CFLAGS) $(CFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Files that use sockets or the event loop; everything else is pure and is
-# linked into unit tests and fuzzers.
-DAEMON_SRCS := $(filter-out proxy/main.c,$(wildcard proxy/conn*.c proxy/session*.c proxy/task*.c \
-                 proxy/backend*.c proxy/lun*.c proxy/server*.c proxy/stats*.c proxy/health*.c \
-                 proxy/dashboard*.c proxy/main.c))
+# Files that use sockets or the event loop are in proxy/daemon/; everything
+# else is pure and is linked into unit tests and fuzzers.
+MAIN_SRC    := proxy/daemon/main.c
+DAEMON_SRCS := $(filter-out $(MAIN_SRC),$(wildcard proxy/daemon/*.c))
 # The dashboard page, embedded into the daemon (xxd -i).
 GEN_SRCS    := build/gen/dashboard_html.c
-MAIN_SRC    := proxy/main.c
-PURE_SRCS   := $(filter-out $(DAEMON_SRCS) $(MAIN_SRC),$(wildcard proxy/*.c scsi/*.c conf/*.c))
+PURE_SRCS   := $(wildcard proxy/protocol/*.c proxy/cache/*.c proxy/util/*.c scsi/*.c conf/*.c)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
-HDRS        := $(wildcard proxy/*.h scsi/*.h conf/*.h tests/unit/*.h)
+HDRS        := $(wildcard $(addsuffix /*.h,$(SRC_DIRS)) tests/unit/*.h)
 
 BIN := build/iscsi-sparse-proxy
 
@@ -56,7 +61,7 @@ build/san/%.o: %.c $(HDRS)
 
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-build/gen/dashboard_html.c: proxy/dashboard.html
+build/gen/dashboard_html.c: proxy/daemon/dashboard.html
 	@mkdir -p $(dir $@)
 	xxd -i -n dashboard_html $< > $@
 build/plain/build/gen/%.o: build/gen/%.c
@@ -76,10 +81,10 @@ UNIT_PLAIN := $(patsubst tests/unit/%.c,build/plain/unit/%,$(UNIT_SRCS))
 UNIT_SAN   := $(patsubst tests/unit/%.c,build/san/unit/%,$(UNIT_SRCS))
 build/plain/unit/%: build/plain/tests/unit/%.o $(call objs,plain,$(PURE_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) -o $@ $^ -lcmocka $(PKG_LIBS)
+	$(CC) $(OPT) -o $@ $^ -lcmocka $(PURE_LIBS)
 build/san/unit/%: build/san/tests/unit/%.o $(call objs,san,$(PURE_SRCS))
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(SAN) -o $@ $^ -lcmocka $(PKG_LIBS)
+	$(CC) $(OPT) $(SAN) -o $@ $^ -lcmocka $(PURE_LIBS)
 
 unit: $(UNIT_PLAIN)
 	@tests/run-unit.sh $(UNIT_PLAIN)
@@ -103,8 +108,8 @@ check: deps
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 build/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -Iproxy -Iscsi -Iconf -Itests/fuzz $(PKG_CFLAGS) \
-	  -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRCS) $(PKG_LIBS)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 $(INCLUDES) -Itests/fuzz $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
 fuzz: deps $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 

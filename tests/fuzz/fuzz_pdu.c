@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the iSCSI PDU codec and CRC32C (proxy/iscsi_pdu.c,
+ * libFuzzer target for the iSCSI PDU codec and CRC32C (proxy/protocol/iscsi_pdu.c,
  * proxy/crc32c.c).  The first 48 input bytes are a BHS as it would arrive on
  * the wire: decode it, run the header checks with a few limits, encode it,
  * decode again and check that the common fields survive and that encoding is

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for proxy/allocmap.c and proxy/read_plan.c: random map
+ * libFuzzer target for proxy/cache/allocmap.c and proxy/cache/read_plan.c: random map
  * operations, with READ plans in between, checked against brute force.
  *
  * Input: a header (page size, LUN size, detail limit), then 10-byte

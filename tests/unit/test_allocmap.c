@@ -1,4 +1,4 @@
-/* Unit tests for proxy/allocmap.c: the allocation cache's page-state map. */
+/* Unit tests for proxy/cache/allocmap.c: the allocation cache's page-state map. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Unit tests for proxy/granule_masks.c: the sorted zero-granule masks. */
+/* Unit tests for proxy/cache/granule_masks.c: the sorted zero-granule masks. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

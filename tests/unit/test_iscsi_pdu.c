@@ -1,5 +1,5 @@
 /*
- * Unit tests for the iSCSI PDU codec (proxy/iscsi_pdu.c) and the CRC32C
+ * Unit tests for the iSCSI PDU codec (proxy/protocol/iscsi_pdu.c) and the CRC32C
  * digests (proxy/crc32c.c).  Byte positions are written out from the figures
  * of RFC 7143 section 11, independently of the codec's own table; the CRC
  * vectors are RFC 3720 Appendix B.4.

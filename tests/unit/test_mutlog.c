@@ -1,5 +1,5 @@
 /*
- * Unit tests for the race rule (proxy/mutlog.c).  Each case is one
+ * Unit tests for the race rule (proxy/cache/mutlog.c).  Each case is one
  * interleaving of mutations and a GET LBA STATUS query, told as a story:
  * when the query is sent (it records since = mutlog_now), what mutations are
  * sent and completed around it, and which parts of an "unallocated" answer

@@ -1,4 +1,4 @@
-/* Unit tests for proxy/nexus_map.c: which logical units one I_T nexus has
+/* Unit tests for proxy/cache/nexus_map.c: which logical units one I_T nexus has
  * verified (issue 9, case 1: LUN numbers are per host), written as the
  * interleavings the daemon goes through. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for proxy/order_gate.c: SAM-5 task attributes, interleavings. */
+/* Unit tests for proxy/cache/order_gate.c: SAM-5 task attributes, interleavings. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

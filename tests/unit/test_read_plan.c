@@ -1,4 +1,4 @@
-/* Unit tests for proxy/read_plan.c: the READ planner, with written-out maps. */
+/* Unit tests for proxy/cache/read_plan.c: the READ planner, with written-out maps. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* Unit tests for proxy/zero_probe.c: the one-second rule for zero-only sessions. */
+/* Unit tests for proxy/cache/zero_probe.c: the one-second rule for zero-only sessions. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

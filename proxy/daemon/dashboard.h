@@ -4,7 +4,7 @@
 
 struct evhttp_request;
 
-/* evhttp callback: proxy/dashboard.html, built into the binary. */
+/* evhttp callback: proxy/daemon/dashboard.html, built into the binary. */
 void dashboard_handle(struct evhttp_request *req, void *arg);
 
 #endif

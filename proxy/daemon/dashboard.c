@@ -1,5 +1,5 @@
 /*
- * The dashboard: proxy/dashboard.html (HTML, CSS and a little JavaScript that
+ * The dashboard: proxy/daemon/dashboard.html (HTML, CSS and a little JavaScript that
  * polls /stats), embedded at build time with xxd -i, so the page needs
  * nothing but the proxy itself (no CDN).
  */
