@@ -11,16 +11,13 @@
 #include <string.h>
 
 #include "backend.h"
+#include "lu_policy.h"
 #include "conn.h"
 #include "log.h"
 #include "scsi_sense.h"
 #include "server.h"
 
 #define MUTLOG_HISTORY       1024        /* completed mutations remembered */
-#define DEFAULT_PAGE_BYTES   (64u * 1024)
-#define MIN_PAGE_BYTES       (4u * 1024)
-#define MAX_PAGE_BYTES       (16u * 1024 * 1024)
-#define MAX_SPLIT_BYTES      (8u * 1024 * 1024)  /* when the backend reports no limit */
 #define PROBE_MAX_RETRIES    3
 
 const uint64_t lun_latency_bounds_us[LUN_LATENCY_BUCKETS] = {
@@ -144,8 +141,8 @@ void lun_free_all(struct proxy *p)
 void lun_retarget(struct lun *l, const struct conf_target *target)
 {
     /* A verify another target set stays: that target may still use it. */
-    enum conf_coherence coherence = l->verify_forced &&
-        target->coherence == CONF_COHERENCE_EXCLUSIVE ? CONF_COHERENCE_VERIFY : target->coherence;
+    enum conf_coherence coherence = lu_policy_coherence_after_reload(target->coherence,
+                                                                     l->verify_forced);
     bool same_cache = l->coherence == coherence && l->target->page_size == target->page_size;
 
     l->target = target;
@@ -190,20 +187,6 @@ void lun_invalidate_session(struct proxy *p, const struct conf_target *target, c
     }
 }
 
-/* Page size (DESIGN.md): configured, or the backend's optimal unmap
- * granularity when it is a power of two between 4 KiB and 16 MiB, else
- * 64 KiB; never smaller than a block. */
-static uint32_t choose_page_blocks(const struct lun *l, const struct scsi_block_limits *bl)
-{
-    uint64_t bytes = l->target->page_size;
-
-    if (bytes == 0) {
-        uint64_t gran = (uint64_t)bl->opt_unmap_gran * l->block_size;
-        bool sane = gran >= MIN_PAGE_BYTES && gran <= MAX_PAGE_BYTES && !(gran & (gran - 1));
-        bytes = sane ? gran : DEFAULT_PAGE_BYTES;
-    }
-    return bytes <= l->block_size ? 1 : (uint32_t)(bytes / l->block_size);
-}
 
 /* ---- the probe: three commands in a row on one session's backend ------- */
 
@@ -216,6 +199,7 @@ struct probe {
     enum probe_step step;
     struct scsi_capacity cap;
     struct scsi_block_limits bl;
+    struct scsi_lbp_vpd lbp;
 };
 
 static void probe_send(struct probe *pr);
@@ -251,37 +235,26 @@ void lun_probe_wait(struct lun *l, struct task *t)
 static void probe_finish(struct probe *pr, const char *passthrough_why)
 {
     struct lun *l = pr->lun;
+    struct lu_geometry g;
 
     if (!passthrough_why && l->coherence == CONF_COHERENCE_OFF)
         passthrough_why = "coherence = off";    /* a reload turned it off meanwhile */
-    if (!passthrough_why && !scsi_block_len_usable(pr->cap.block_len)) {
-        log_info("target %s LUN %u: logical block length %u bytes, not %u to %u",
-                 l->target->name, l->number, pr->cap.block_len, SCSI_BLOCK_LEN_MIN,
-                 SCSI_BLOCK_LEN_MAX);
-        passthrough_why = "logical block length outside 512 to 65536 bytes";
-    }
+    if (!passthrough_why)
+        passthrough_why = lu_policy_geometry(&pr->cap, &pr->bl, &pr->lbp, l->target->page_size,
+                                             &g);
     if (passthrough_why) {
         l->state = LUN_PASSTHROUGH;
         l->why = passthrough_why;
-        log_info("target %s LUN %u: pass-through (%s)", l->target->name, l->number,
-                 passthrough_why);
+        log_info("target %s LUN %u: pass-through (%s; logical block length %u)",
+                 l->target->name, l->number, passthrough_why, pr->cap.block_len);
         probe_end(pr);
         return;
     }
     l->facts_gen++;             /* READs planned before now do not reply */
-    l->block_size = pr->cap.block_len;
-    l->n_blocks = pr->cap.num_blocks;
-    /* At least 1; the map needs a power of two, which 64 KiB of 520-byte
-     * blocks (126) is not: round down (64). */
-    l->page_blocks = choose_page_blocks(l, &pr->bl);
-    while (l->page_blocks & (l->page_blocks - 1))
-        l->page_blocks &= l->page_blocks - 1;
-    /* At least 1: split is at least 128 blocks (block_size is at most
-     * SCSI_BLOCK_LEN_MAX), and a Block Limits MAXIMUM TRANSFER LENGTH of 0
-     * means none reported (SBC-4 6.6.4). */
-    uint32_t split = MAX_SPLIT_BYTES / l->block_size;
-    l->max_xfer_blocks = pr->bl.max_xfer_len && pr->bl.max_xfer_len < split
-                             ? pr->bl.max_xfer_len : split;
+    l->block_size = g.block_size;
+    l->n_blocks = g.n_blocks;
+    l->page_blocks = g.page_blocks;
+    l->max_xfer_blocks = g.max_xfer_blocks;
     l->map = allocmap_new(l->n_blocks, l->page_blocks);
     if (!l->map) {
         probe_finish(pr, "out of memory for the allocation cache");
@@ -318,27 +291,17 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     const uint8_t *buf = st->datain.data;
     size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
     const char *fail = NULL;
-    struct scsi_lbp_vpd lbp;
     if (status != SCSI_STATUS_GOOD) {
         fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
              : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
              : "no Logical Block Provisioning VPD page";
     } else if (pr->step == PROBE_CAPACITY) {
-        if (scsi_rc16_parse(buf, len, &pr->cap) < 0 || pr->cap.block_len == 0 ||
-            pr->cap.num_blocks == 0)
-            fail = "malformed READ CAPACITY(16) data";
-        else if (!pr->cap.lbpme)
-            fail = "LBPME=0: the LUN is not thin-provisioned";
-        else if (!pr->cap.lbprz)
-            fail = "LBPRZ=0: unmapped blocks need not read zeros";
+        fail = lu_policy_capacity(scsi_rc16_parse(buf, len, &pr->cap), &pr->cap);
     } else if (pr->step == PROBE_BLOCK_LIMITS) {
         if (scsi_vpd_block_limits_parse(buf, len, &pr->bl) < 0)
             fail = "malformed Block Limits VPD page";
-    } else {
-        if (scsi_vpd_lbp_parse(buf, len, &lbp) < 0)
-            fail = "malformed Logical Block Provisioning VPD page";
-        else if (!scsi_lun_unmapped_reads_zeros(&pr->cap, &lbp))
-            fail = "the provisioning VPD page does not promise zeros for unmapped blocks";
+    } else if (scsi_vpd_lbp_parse(buf, len, &pr->lbp) < 0) {
+        fail = "malformed Logical Block Provisioning VPD page";
     }
     scsi_free_scsi_task(st);
     if (fail || pr->step == PROBE_PROVISIONING) {
@@ -409,25 +372,19 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_
         scsi_sense_parse(st->datain.data + 2, sense_len, &si) < 0)
         return SCSI_UA_NONE;
     enum scsi_ua_reason r = scsi_ua_classify(&si);
-    /* A target reports a reset (29h) to the first command of every new I_T
-     * nexus; for the session the proxy just opened that is the nexus being
-     * new, not the LUN's data changing.  Later reset notices invalidate. */
-    if (r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no)) {
+    bool first = r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no);
+    unsigned act = lu_policy_unit_attention(r, first);
+    if (first)
         log_debug("%s: LUN %u: new I_T nexus notice (%02xh/%02xh)", c->peer, lun_no, si.asc,
                   si.ascq);
-        return r;
-    }
     /* Which LU the number names, for this nexus, may have changed: the
      * session verifies it again after its next GOOD (lun_identity.c). */
-    if (r == SCSI_UA_LUNS_CHANGED)
+    if (act & LU_UA_UNVERIFY_ALL)
         lun_unverify(c, LUN_NO_ALL);
-    else if (r == SCSI_UA_INQUIRY_CHANGED)
+    else if (act & LU_UA_UNVERIFY_LUN)
         lun_unverify(c, lun_no);
-    if (l && r != SCSI_UA_NONE && scsi_ua_invalidates(r)) {
-        bool reprobe = r == SCSI_UA_CAPACITY_CHANGED || r == SCSI_UA_INQUIRY_CHANGED ||
-                       r == SCSI_UA_MEDIUM_CHANGED;
-        lun_invalidate(l, scsi_ua_reason_name(r), reprobe);
-    }
+    if (l && (act & LU_UA_FORGET_NEGATIVES))
+        lun_invalidate(l, scsi_ua_reason_name(r), act & LU_UA_REPROBE);
     return r;
 }
 

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "conn.h"
 #include "log.h"
+#include "lu_policy.h"
 #include "lun.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
@@ -179,9 +180,8 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
         bool illegal = status == SCSI_STATUS_CHECK_CONDITION && st->datain.size > 2 &&
             scsi_sense_parse(st->datain.data + 2, (size_t)st->datain.size - 2, &si) == 0 &&
             si.key == SCSI_KEY_ILLEGAL_REQUEST && l->state == LUN_ZERO_SERVING;
-        if (illegal && si.asc == 0x21) {
-            /* LOGICAL BLOCK ADDRESS OUT OF RANGE: the capacity the proxy
-             * knows is stale (a MODE SELECT or FORMAT changed it). */
+        if (illegal && lu_policy_query_refusal_is_stale_capacity(si.asc)) {
+            /* A MODE SELECT or FORMAT changed the capacity. */
             lun_invalidate(l, "GET LBA STATUS beyond the capacity", true);
         } else if (illegal) {
             /* A backend that rejects GET LBA STATUS is not asked again. */

@@ -1,12 +1,13 @@
 /*
- * What the allocation cache sees of every SCSI command (DESIGN.md,
- * "Mutations" and "Races"): a command that can change data marks the pages
- * it touches ALLOCATED and enters the mutation log before it is sent; UNMAP
- * and WRITE SAME with UNMAP move the pages they fully cover back to UNKNOWN
- * after they complete; a command of unknown effect invalidates the LUN; unit
- * attentions invalidate; the initiator's own GET LBA STATUS answers fill the
+ * What the allocation cache sees of every SCSI command (docs/ARCHITECTURE.md,
+ * "A WRITE (and every other mutation)", "The race rule"): mutations through
+ * the pure cache_mutation.c, on the object of a verified LUN number, and on
+ * every object that may be the same LU (lun_identity.c); unknown outcomes
+ * and copies block negatives everywhere (lun_guard.c, task_copy.c); unit
+ * attentions (lun.c); the initiator's own GET LBA STATUS answers fill the
  * cache under the race rule.
  */
+#include "cache_mutation.h"
 #include "conn.h"
 #include "log.h"
 #include "lun.h"
@@ -14,6 +15,17 @@
 
 #define OP_SERVICE_ACTION_IN_16 0x9e
 #define SA_GET_LBA_STATUS       0x12
+
+/* The command's Data-Out (UNMAP's parameter list). */
+static const uint8_t *task_param(const struct task *t)
+{
+    return t->write && t->buf ? t->buf->data : NULL;
+}
+
+static size_t task_param_len(const struct task *t)
+{
+    return t->write && t->buf ? t->edtl : 0;
+}
 
 static bool is_get_lba_status(const struct scsi_cdb_info *ci)
 {
@@ -33,35 +45,10 @@ void task_cache_classify(struct task *t)
         lun_ref(t->lun);
 }
 
-/* UNMAP's extents are in its parameter list: visit each, clipped to the LUN. */
-static void for_each_unmap_extent(struct task *t, void (*fn)(struct allocmap *, uint64_t, uint64_t),
-                                  uint64_t *lo, uint64_t *hi)
-{
-    struct scsi_unmap_list list;
-    struct scsi_unmap_desc d;
-    struct lun *l = t->lun;
-
-    if (!t->buf || scsi_unmap_parse(t->buf->data, t->edtl, &list) < 0)
-        return;
-    for (size_t i = 0; i < list.count; i++) {
-        uint64_t count;
-        scsi_unmap_get(&list, i, &d);
-        if (!scsi_extent_clip(d.lba, d.nblocks, l->n_blocks ? l->n_blocks : UINT64_MAX, &count))
-            continue;
-        if (fn && l->map)
-            fn(l->map, d.lba, count);
-        if (lo && d.lba < *lo)
-            *lo = d.lba;
-        if (hi && d.lba + count > *hi)
-            *hi = d.lba + count;
-    }
-}
-
 void task_cache_before_send(struct task *t)
 {
     struct lun *l = t->lun;
     struct proxy *p = t->conn->proxy;
-    uint64_t first = 0, count = 0;
 
     if (!t->conn->target)
         return;
@@ -81,33 +68,15 @@ void task_cache_before_send(struct task *t)
     }
     /* Every mutation is logged, whatever the LUN's state: a reload or a
      * re-probe may start zero-serving while it is in flight. */
-    if (t->ci.cls != SCSI_CLASS_MUTATE)
+    enum cache_mutation_kind k = cache_mutation_begin(l->map, &l->log, l->n_blocks, &t->ci,
+                                                      task_param(t), task_param_len(t), &t->mut);
+    if (k == CACHE_MUT_NONE)
         return;
-    uint64_t lun_blocks = l->n_blocks ? l->n_blocks : UINT64_MAX;   /* not probed yet */
-    switch (t->ci.scope) {
-    case SCSI_SCOPE_PARAM: {
-        uint64_t lo = UINT64_MAX, hi = 0;
-        for_each_unmap_extent(t, allocmap_mark_allocated, &lo, &hi);
-        if (hi <= lo)
-            return;             /* nothing to unmap */
-        first = lo;
-        count = hi - lo;
-        break;
+    if (k == CACHE_MUT_WHOLE_LUN && l->map) {
+        l->n.invalidations++;
+        log_info("target %s LUN %u: allocation cache invalidated (%s)", l->target->name,
+                 l->number, t->ci.name);
     }
-    case SCSI_SCOPE_LUN:
-        first = 0;
-        count = MUTLOG_WHOLE_LUN;
-        if (l->map)
-            lun_invalidate(l, t->ci.name, false);
-        break;
-    default:
-        if (!scsi_cdb_mutation_extent(&t->ci, lun_blocks, &first, &count))
-            return;
-        if (l->map)
-            allocmap_mark_allocated(l->map, first, count);
-        break;
-    }
-    mutlog_begin(&l->log, &t->mut, first, count);
     t->mut_active = true;
     l->n.mutations++;
 }
@@ -164,13 +133,9 @@ void task_cache_completed(struct task *t, int status)
     if (status == SCSI_STATUS_GOOD && l->state == LUN_UNPROBED)
         lun_probe(l, t->conn, t->lun_no);
     if (status == SCSI_STATUS_GOOD && l->map) {
-        if (t->mut_active && t->ci.dealloc) {
-            /* UNMAP is advice: what it fully covers is UNKNOWN, not UNALLOCATED. */
-            if (t->ci.scope == SCSI_SCOPE_PARAM)
-                for_each_unmap_extent(t, allocmap_forget_covered, NULL, NULL);
-            else
-                allocmap_forget_covered(l->map, t->mut.lba, t->mut.blocks);
-        }
+        if (t->mut_active)
+            cache_mutation_succeeded(l->map, l->n_blocks, &t->ci, task_param(t),
+                                     task_param_len(t), &t->mut);
         if (is_get_lba_status(&t->ci) && t->ci.has_lba && t->buf) {
             struct scsi_task *st = t->stask;
             uint32_t got = t->edtl;
