@@ -137,6 +137,9 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
     metric_head(b, "protocol_closes_total", "Connections closed for bad input.", "counter");
     evbuffer_add_printf(b, METRIC_PREFIX "protocol_closes_total %" PRIu64 "\n",
                         p->n.protocol_closes_total);
+    metric_head(b, "negatives_blocked", "Copies and mutations of unknown outcome that may "
+                "still write: while above 0 no cache learns a hole.", "gauge");
+    evbuffer_add_printf(b, METRIC_PREFIX "negatives_blocked %u\n", p->negatives_blocked);
 
     metric_head(b, "zero_serving", "1 when the LUN's zeros are served by the proxy.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link)
@@ -292,6 +295,10 @@ static char *render_json(const struct proxy *p)
                              "sessions_total", (json_int_t)p->n.sessions_total,
                              "login_failures_total", login_failures,
                              "rejected_pdus_total", rejects, "luns", luns);
+    /* Copies or mutations of unknown outcome that may still write
+     * (lun_guard.c): while above 0, no cache learns a hole. */
+    if (root)
+        json_object_set_new(root, "negatives_blocked", json_integer(p->negatives_blocked));
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     return text;
