@@ -112,8 +112,9 @@ int scsi_vpd_lbp_parse(const uint8_t *buf, size_t len, struct scsi_lbp_vpd *out)
  * initialization pattern (not necessarily zeros); 000b vendor specific. */
 bool scsi_lbp_vpd_reads_zeros(const struct scsi_lbp_vpd *lbp);
 
-/* DESIGN.md: zero-serving needs LBPME=1 and LBPRZ=1 in READ CAPACITY (16),
- * and, when the LBP VPD page is known (lbp != NULL), its LBPRZ too. */
+/* Zero-serving needs LBPME=1 and LBPRZ=1 in READ CAPACITY (16), and, when
+ * the LBP VPD page is known (lbp != NULL), its LBPRZ too
+ * (docs/ARCHITECTURE.md, "Facts and the zero-serving decision"). */
 bool scsi_lun_unmapped_reads_zeros(const struct scsi_capacity *cap, const struct scsi_lbp_vpd *lbp);
 
 /* ---- Unit attentions the cache invalidates on (SPC-5 ASC/ASCQ) -------- */

@@ -1,8 +1,9 @@
 /*
  * CDB decoding: one table of the commands the proxy knows, with how each one's
  * fields are laid out and whether it can change logical block data.  Anything
- * not in the table may change anything (DESIGN.md: "a command the proxy does
- * not know to be harmless invalidates the whole LUN").
+ * not in the table may change anything: a command the proxy does not know
+ * to be harmless invalidates the whole LUN (docs/ARCHITECTURE.md, "A WRITE
+ * (and every other mutation)").
  *
  * Section numbers are SBC-5 / SPC-5; the SBC-4 r22 numbering matches where
  * checked (READ CAPACITY (16) is 5.21 in both).  Commands removed from SBC-4

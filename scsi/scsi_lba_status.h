@@ -3,7 +3,7 @@
  * CDB, and turn the parameter data, which is untrusted input from the
  * backend, into a normalized list of runs the allocation cache can apply.
  *
- * The rules (DESIGN.md "The allocation cache"): an answer that is malformed in
+ * The rules (docs/ARCHITECTURE.md, "The allocation cache"): an answer that is malformed in
  * any way yields no runs; extents past the end of the LUN are capped; only
  * PROVISIONING STATUS 1 (deallocated) and 2 (anchored) mean unallocated.
  */

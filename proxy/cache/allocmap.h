@@ -1,5 +1,5 @@
 /*
- * The allocation cache of one backend LUN (DESIGN.md, "The allocation
+ * The allocation cache of one backend LUN (docs/ARCHITECTURE.md, "The allocation
  * cache"): a state per page, page = a power-of-two number of blocks.
  *
  *   UNKNOWN      nothing known                    (READ: ask GET LBA STATUS)

@@ -1,5 +1,5 @@
 /*
- * The race rule of the allocation cache (DESIGN.md, "Races").  A GET LBA
+ * The race rule of the allocation cache (docs/ARCHITECTURE.md, "The race rule").  A GET LBA
  * STATUS answer describes the LUN as the backend saw it when it executed the
  * query; its "unallocated" extents must not be applied to blocks that a
  * mutation touched after the query was sent, or that a mutation still in

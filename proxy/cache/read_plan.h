@@ -1,5 +1,5 @@
 /*
- * The READ planner (DESIGN.md, "A READ is planned page by page"): one READ
+ * The READ planner (docs/ARCHITECTURE.md, "A READ (exclusive mode)"): one READ
  * of [lba, lba + blocks) becomes, in order, zero segments (answered by the
  * proxy) and backend segments (READ(16)s, each at most max_xfer_blocks).
  * Pure: it only reads the map and the READ's own fresh answer.

@@ -176,7 +176,7 @@ struct backend *backend_new(struct event_base *base, const struct backend_params
         iscsi_set_session_type(b->iscsi, ISCSI_SESSION_NORMAL) != 0 ||
         iscsi_set_header_digest(b->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C) != 0)
         goto fail;
-    /* Replaying commands on a new session is not safe (DESIGN.md). */
+    /* Replaying commands on a new session is not safe (docs/ARCHITECTURE.md, "Backend"). */
     iscsi_set_noautoreconnect(b->iscsi, 1);
     iscsi_set_timeout(b->iscsi, (int)p->timeout_seconds);
     if (p->chap_username &&

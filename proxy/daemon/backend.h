@@ -3,7 +3,7 @@
  * loop (iscsi_get_fd / iscsi_which_events / iscsi_service, plus a one-second
  * timer that lets libiscsi expire timed-out commands).  Automatic reconnect
  * is off: when the session dies the owner is told and closes the frontend
- * connection, so the initiator runs its own recovery (DESIGN.md).
+ * connection, so the initiator runs its own recovery (docs/ARCHITECTURE.md, "Backend").
  */
 #ifndef ISP_BACKEND_H
 #define ISP_BACKEND_H

@@ -104,8 +104,8 @@ void conn_update_window(struct conn *c)
         c->max_cmdsn = candidate;
 }
 
-/* Zero payloads reference this one buffer (DESIGN.md, "Performance
- * principles"): no allocation and no memset per READ. */
+/* Zero payloads reference this one buffer (docs/ARCHITECTURE.md, "Data
+ * flow"): no allocation and no memset per READ. */
 #define ZERO_BUFFER_LEN (256 * 1024)
 static const uint8_t zero_buffer[ZERO_BUFFER_LEN];
 

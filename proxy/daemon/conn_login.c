@@ -2,7 +2,7 @@
  * Login phase of a frontend connection: Login PDUs go through the pure
  * state machine (iscsi_login.c); when a normal session is about to enter
  * Full Feature Phase, the backend session is logged in first, and the final
- * Login Response reflects its outcome (DESIGN.md, "Sessions").
+ * Login Response reflects its outcome (docs/ARCHITECTURE.md, "Sessions").
  */
 #include <string.h>
 
