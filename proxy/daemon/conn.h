@@ -58,11 +58,25 @@ enum task_state {
     TASK_DONE,              /* response queued; freed when the backend lets go */
 };
 
+/* Where a READ planned against the allocation cache is (task_read.c;
+ * docs/ARCHITECTURE.md, "Tasks", the read state table).  Every change goes
+ * through task_read_set_state, which checks it. */
+enum read_state {
+    READ_NOT_PLANNED,       /* not planned: any other command, or sent whole */
+    READ_PLANNING,          /* being planned on this call stack, never between events */
+    READ_WAIT_PROBE,        /* on lun->probe_waiters until the LUN's facts are known */
+    READ_WAIT_QUERY,        /* on t->query's waiters until its GET LBA STATUS is answered */
+    READ_PARTS_OUT,         /* READ(16) parts at the backend, none failed so far */
+    READ_PARTS_FAILED,      /* ... one failed or came back short: the READ goes whole */
+    READ_PARTS_ABORTED,     /* ... a TMF ended it: freed when the last part is back */
+};
+
 struct task {
     TAILQ_ENTRY(task) link;
     struct conn *conn;
     enum task_state state;
-    bool aborted;           /* a TMF ended it: send nothing more for it */
+    bool aborted;           /* a TMF ended it at the backend: send nothing more for it
+                               (a planned READ's parts: READ_PARTS_ABORTED) */
     bool read, write;
     uint32_t itt, cmdsn;
     uint32_t lun_no;         /* LUN number as libiscsi addresses it */
@@ -96,10 +110,9 @@ struct task {
     struct order_node order;        /* its place in the session's task order */
 
     /* A planned READ (task_read.c). */
-    bool planned;
-    struct lba_query *query;        /* waiting for this GET LBA STATUS */
-    bool probe_wait;                /* waiting on lun->probe_waiters instead */
-    TAILQ_ENTRY(task) query_link;
+    enum read_state read_state;
+    struct lba_query *query;        /* READ_WAIT_QUERY: the query whose waiters it is on */
+    TAILQ_ENTRY(task) query_link;   /* on those waiters, or on lun->probe_waiters */
     unsigned queries_waited;
     struct read_seg *segs;
     size_t n_segs;
@@ -107,7 +120,6 @@ struct task {
     uint64_t plan_facts_gen;        /* planned with (block_size, facts_gen) */
     struct read_part *parts;        /* one per backend segment */
     size_t n_parts, parts_pending;
-    bool parts_failed;
 };
 TAILQ_HEAD(task_list, task);
 
@@ -315,7 +327,10 @@ bool task_read_start(struct task *t);
 /* The GET LBA STATUS the task waited for is answered (ans: this READ's own
  * race-filtered unallocated extents, verify mode) or failed (n 0). */
 void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n);
-/* A planned READ is aborted or its connection closes. */
+/* The READ's next state; the transition is checked against the table in
+ * task_read.c. */
+void task_read_set_state(struct task *t, enum read_state s);
+/* A planned READ (read_state not READ_NOT_PLANNED) is aborted. */
 void task_read_abort(struct task *t);
 void task_read_release(struct task *t);
 

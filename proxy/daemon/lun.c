@@ -211,7 +211,6 @@ static void probe_wake(struct lun *l)
 
     while ((t = TAILQ_FIRST(&l->probe_waiters)) != NULL) {
         TAILQ_REMOVE(&l->probe_waiters, t, query_link);
-        t->probe_wait = false;
         task_read_resume(t, NULL, 0);
     }
 }
@@ -229,7 +228,6 @@ static void probe_end(struct probe *pr)
 void lun_probe_wait(struct lun *l, struct task *t)
 {
     TAILQ_INSERT_TAIL(&l->probe_waiters, t, query_link);
-    t->probe_wait = true;
 }
 
 static void probe_finish(struct probe *pr, const char *passthrough_why)

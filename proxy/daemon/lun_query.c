@@ -305,11 +305,10 @@ void lun_query_free_held(struct lun *l)
 
 void lun_query_forget(struct task *t)
 {
-    if (t->probe_wait) {
+    if (t->read_state == READ_WAIT_PROBE) {
         TAILQ_REMOVE(&t->lun->probe_waiters, t, query_link);
-        t->probe_wait = false;
     }
-    if (t->query) {
+    if (t->read_state == READ_WAIT_QUERY) {
         TAILQ_REMOVE(&t->query->waiters, t, query_link);
         t->query = NULL;
     }

@@ -461,7 +461,7 @@ enum rx_result task_data_out(struct conn *c, const struct rx_pdu *pdu)
 
 void task_abort(struct task *t)
 {
-    if (t->planned) {
+    if (t->read_state != READ_NOT_PLANNED) {
         task_read_abort(t);
     } else if (t->state == TASK_AT_BACKEND) {
         t->aborted = true;

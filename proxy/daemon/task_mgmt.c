@@ -102,16 +102,16 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
             tmf_respond(c, h->itt, TMF_NO_TASK);
             return RX_DONE;
         }
-        if (ref->state == TASK_WAIT_DATA || ref->state == TASK_HELD || ref->query ||
-            ref->probe_wait) {
+        if (ref->state == TASK_WAIT_DATA || ref->state == TASK_HELD ||
+            ref->read_state == READ_WAIT_PROBE || ref->read_state == READ_WAIT_QUERY) {
             /* nothing of it at the backend */
             task_abort(ref);
             tmf_respond(c, h->itt, TMF_COMPLETE);
             return RX_DONE;
         }
-        if (ref->planned) {
+        if (ref->read_state != READ_NOT_PLANNED) {
             /* Its READ(16) parts finish on their own; nothing is sent for it. */
-            ref->aborted = true;
+            task_read_set_state(ref, READ_PARTS_ABORTED);
             tmf_respond(c, h->itt, TMF_COMPLETE);
             return RX_DONE;
         }

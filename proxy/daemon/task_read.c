@@ -25,10 +25,48 @@ struct read_part {
     bool done;
 };
 
+/* The transitions of enum read_state (docs/ARCHITECTURE.md, "Tasks", the
+ * read state table), one bit per allowed next state.  A READ is freed in
+ * whatever state it is in: task_free unlinks a waiting one
+ * (lun_query_forget) and frees the parts. */
+#define READ_TO(s) (1u << (s))
+static const unsigned read_next[] = {
+    [READ_NOT_PLANNED]   = READ_TO(READ_PLANNING) | READ_TO(READ_WAIT_PROBE),
+    [READ_PLANNING]      = READ_TO(READ_PLANNING) | READ_TO(READ_WAIT_QUERY) |
+                           READ_TO(READ_PARTS_OUT) | READ_TO(READ_NOT_PLANNED),
+    [READ_WAIT_PROBE]    = READ_TO(READ_PLANNING),
+    [READ_WAIT_QUERY]    = READ_TO(READ_PLANNING),
+    [READ_PARTS_OUT]     = READ_TO(READ_PARTS_FAILED) | READ_TO(READ_PARTS_ABORTED) |
+                           READ_TO(READ_NOT_PLANNED),
+    [READ_PARTS_FAILED]  = READ_TO(READ_PARTS_ABORTED) | READ_TO(READ_NOT_PLANNED),
+    [READ_PARTS_ABORTED] = READ_TO(READ_PARTS_ABORTED),
+};
+
+void task_read_set_state(struct task *t, enum read_state s)
+{
+    /* Any other transition is a bug that would unlink a task from a list it
+     * is not on, or answer an aborted READ: stop here instead. */
+    if (!(read_next[t->read_state] & READ_TO(s))) {
+        log_error("%s: ITT 0x%08x: READ state %d to %d is not a transition", t->conn->peer,
+                  t->itt, (int)t->read_state, (int)s);
+        abort();
+    }
+    t->read_state = s;
+}
+
 static void count_passthrough(struct task *t)
 {
     t->lun->n.reads_passthrough++;
     t->lun->n.bytes_backend += t->edtl;
+}
+
+/* Not planned after all: the whole READ, as the initiator sent it. */
+static void task_read_whole(struct task *t)
+{
+    task_read_release(t);
+    task_read_set_state(t, READ_NOT_PLANNED);
+    count_passthrough(t);
+    task_submit(t);
 }
 
 /* Zeros may be served for this READ: RDPROTECT != 0 and anything unusual go
@@ -59,23 +97,21 @@ bool task_read_start(struct task *t)
         count_passthrough(t);
         return false;
     }
-    t->planned = true;
     t->state = TASK_AT_BACKEND;
-    if (l->state == LUN_PROBING)
+    if (l->state == LUN_PROBING) {
+        task_read_set_state(t, READ_WAIT_PROBE);
         lun_probe_wait(l, t);       /* so that it can be planned */
-    else
+    } else {
         task_read_resume(t, NULL, 0);
+    }
     return true;
 }
 
-/* The whole READ again, as the initiator sent it. */
+/* The parts cannot make the reply: the whole READ again. */
 static void task_read_fallback(struct task *t)
 {
     t->lun->n.reads_fallback++;
-    task_read_release(t);
-    t->planned = false;
-    count_passthrough(t);
-    task_submit(t);
+    task_read_whole(t);
 }
 
 /* Every part is back: answer from zeros and the parts' buffers, in order,
@@ -131,12 +167,19 @@ static void task_read_parts_done(struct task *t)
 {
     struct conn *c = t->conn;
 
-    if (t->aborted || c->state == CONN_CLOSING) {
+    if (t->read_state == READ_PARTS_ABORTED || c->state == CONN_CLOSING) {
         task_destroy(t);
         return;
     }
-    if (t->parts_failed || !task_read_reply(t))
+    if (t->read_state == READ_PARTS_FAILED || !task_read_reply(t))
         task_read_fallback(t);
+}
+
+/* A part failed or came back short; an abort outweighs it. */
+static void task_read_part_failed(struct task *t)
+{
+    if (t->read_state == READ_PARTS_OUT)
+        task_read_set_state(t, READ_PARTS_FAILED);
 }
 
 /* The part's buffer holds exactly the p->len bytes asked: GOOD, and no
@@ -166,7 +209,7 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
     if (status == SCSI_STATUS_GOOD)
         lun_observe_latency(t->lun, clock_now_us() - p->sent_us);
     if (!part_complete(p, status))
-        t->parts_failed = true;
+        task_read_part_failed(t);
     if (status != SCSI_STATUS_GOOD) {
         if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
             lun_absorb_unit_attention(t->lun, t->conn, t->lun_no, status, p->stask);
@@ -197,6 +240,7 @@ static void task_read_execute(struct task *t)
     }
     t->n_parts = n_parts;
     t->parts_pending = n_parts;
+    task_read_set_state(t, READ_PARTS_OUT);
     size_t k = 0;
     for (size_t i = 0; i < t->n_segs; i++) {
         const struct read_seg *s = &t->segs[i];
@@ -217,7 +261,7 @@ static void task_read_execute(struct task *t)
         if (!p->stask ||
             backend_submit(t->conn->backend, t->lun_no, p->stask, NULL, part_done, p) < 0) {
             p->done = true;
-            t->parts_failed = true;
+            task_read_part_failed(t);
             t->parts_pending--;
         }
     }
@@ -229,14 +273,15 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
 {
     struct lun *l = t->lun;
 
-    if (t->aborted || t->conn->state == CONN_CLOSING) {
+    /* From READ_NOT_PLANNED (task_read_start), or woken: its waker took it
+     * off the probe's or the query's waiters. */
+    task_read_set_state(t, READ_PLANNING);
+    if (t->conn->state == CONN_CLOSING) {
         task_destroy(t);
         return;
     }
     if (!task_read_plannable(t)) {  /* pass-through after all, or new facts */
-        t->planned = false;
-        count_passthrough(t);
-        task_submit(t);
+        task_read_whole(t);
         return;
     }
     t->plan_block_size = l->block_size;
@@ -263,27 +308,22 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
     free(t->segs);
     t->segs = malloc(cap * sizeof(*t->segs));
     if (!t->segs || read_plan_make(&in, t->segs, cap, &plan) < 0) {
-        task_read_release(t);
-        t->planned = false;
-        count_passthrough(t);
-        task_submit(t);
+        task_read_whole(t);
         return;
     }
     if (plan.needs_query) {
         t->queries_waited++;
-        if (lun_query_wait(l, t, plan.query_lba, t->ci.lba + t->ci.nblocks - plan.query_lba) < 0)
-            t->queries_waited = 2;  /* no query possible: plan without one */
-        else
+        if (lun_query_wait(l, t, plan.query_lba, t->ci.lba + t->ci.nblocks - plan.query_lba) == 0) {
+            task_read_set_state(t, READ_WAIT_QUERY);
             return;
+        }
+        t->queries_waited = 2;      /* no query possible: plan without one */
         task_read_resume(t, ans, n);
         return;
     }
     if (plan.all_backend || zero_probe_forward(backend_sent(t->conn->backend), t->lun_no,
                                                clock_now_us(), t->segs, plan.n_segs)) {
-        task_read_release(t);
-        t->planned = false;
-        count_passthrough(t);
-        task_submit(t);
+        task_read_whole(t);
         return;
     }
     t->n_segs = plan.n_segs;
@@ -292,11 +332,12 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
 
 void task_read_abort(struct task *t)
 {
-    if (t->query || t->probe_wait || !t->parts) {
-        task_destroy(t);
+    if (t->read_state != READ_PARTS_OUT && t->read_state != READ_PARTS_FAILED &&
+        t->read_state != READ_PARTS_ABORTED) {
+        task_destroy(t);            /* waiting: nothing of it at the backend */
         return;
     }
-    t->aborted = true;
+    task_read_set_state(t, READ_PARTS_ABORTED);
     for (size_t i = 0; i < t->n_parts; i++) {
         if (t->parts[i].done)
             continue;
@@ -318,7 +359,6 @@ void task_read_release(struct task *t)
     t->parts = NULL;
     t->n_parts = 0;
     t->parts_pending = 0;
-    t->parts_failed = false;
     free(t->segs);
     t->segs = NULL;
     t->n_segs = 0;
