@@ -44,12 +44,14 @@ static const unsigned read_next[] = {
 
 void task_read_set_state(struct task *t, enum read_state s)
 {
-    /* Any other transition is a bug that would unlink a task from a list it
-     * is not on, or answer an aborted READ: stop here instead. */
+    /* Any other transition is a bug that could unlink a task from a list it
+     * is not on, or answer an aborted READ: the session ends (its teardown
+     * frees a task in any state) rather than the proxy and its other
+     * sessions. */
     if (!(read_next[t->read_state] & READ_TO(s))) {
         log_error("%s: ITT 0x%08x: READ state %d to %d is not a transition", t->conn->peer,
                   t->itt, (int)t->read_state, (int)s);
-        abort();
+        conn_close(t->conn, "internal error: READ state");
     }
     t->read_state = s;
 }
