@@ -43,6 +43,7 @@ struct conf {
     enum log_level log_level;       /* default info */
     bool log_syslog;                /* log = syslog | stderr (default) */
     uint64_t session_memory_budget; /* bytes of data buffers per session, default 64 MiB */
+    uint64_t cache_memory_limit;    /* bytes of all allocation cache objects, default 64 MiB */
     uint32_t queue_depth;           /* CmdSN window per session, default 128 */
     uint32_t max_recv_data_segment_length; /* declared to initiators, default 262144 */
     uint32_t max_burst_length;      /* default 1 MiB */

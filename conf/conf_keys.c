@@ -10,7 +10,8 @@
 #include <strings.h>
 
 const char *const conf_pkey_names[PK_COUNT] = {
-    "listen", "stats_listen", "log_level", "log", "session_memory_budget", "queue_depth",
+    "listen", "stats_listen", "log_level", "log", "session_memory_budget", "cache_memory_limit",
+    "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
     "initial_r2t", "shutdown_timeout",
@@ -29,6 +30,7 @@ struct numkey {
 };
 static const struct numkey numkeys[] = {
     { PK_MEMORY, true, 1u << 20, 4ull << 30 },
+    { PK_CACHE_MEMORY, true, 1u << 20, 64ull << 30 },
     { PK_QUEUE_DEPTH, false, 1, 4096 },
     { PK_MRDSL, true, 512, 16777215 },
     { PK_MAX_BURST, true, 512, 16777215 },
@@ -44,6 +46,7 @@ static void store_num(struct conf *c, enum pkey k, uint64_t v)
 {
     switch (k) {
     case PK_MEMORY: c->session_memory_budget = v; break;
+    case PK_CACHE_MEMORY: c->cache_memory_limit = v; break;
     case PK_QUEUE_DEPTH: c->queue_depth = (uint32_t)v; break;
     case PK_MRDSL: c->max_recv_data_segment_length = (uint32_t)v; break;
     case PK_MAX_BURST: c->max_burst_length = (uint32_t)v; break;
@@ -308,6 +311,7 @@ void conf_set_defaults(struct conf *c)
     c->log_level = LOG_LVL_INFO;
     c->log_syslog = false;
     c->session_memory_budget = 64u << 20;
+    c->cache_memory_limit = 64u << 20;
     c->queue_depth = 128;
     c->max_recv_data_segment_length = 262144;
     c->max_burst_length = 1048576;

@@ -77,6 +77,8 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "log = %s\n", c->log_syslog ? "syslog" : "stderr");
     cv_format_size(c->session_memory_budget, buf, sizeof(buf));
     fprintf(f, "session_memory_budget = %s\n", buf);
+    cv_format_size(c->cache_memory_limit, buf, sizeof(buf));
+    fprintf(f, "cache_memory_limit = %s\n", buf);
     fprintf(f, "queue_depth = %u\n", c->queue_depth);
     fprintf(f, "max_recv_data_segment_length = %u\n", c->max_recv_data_segment_length);
     fprintf(f, "max_burst_length = %u\n", c->max_burst_length);

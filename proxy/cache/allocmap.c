@@ -17,7 +17,8 @@
  * When per-page memory cannot be had (malloc fails or the detail limit is
  * reached) each operation falls to its safe side: marking makes the whole
  * chunk ALLOCATED, learning is skipped, forgetting makes the chunk UNKNOWN.
- * Mask memory counts against the same limit.
+ * Mask memory counts against the same limit; a limit lowered below what the
+ * map holds makes detailed chunks UNKNOWN until it fits.
  * Pure: no I/O.
  */
 #include <stdlib.h>
@@ -304,6 +305,14 @@ void allocmap_free(struct allocmap *m)
 void allocmap_set_detail_limit(struct allocmap *m, size_t bytes)
 {
     m->detail_limit = bytes;
+    for (size_t c = 0; c < m->nchunks && m->detail_bytes > bytes; c++)
+        chunk_set_uniform(m, c, PAGE_UNKNOWN);
+}
+
+size_t allocmap_detail_share(uint64_t limit, uint64_t fixed, size_t maps)
+{
+    uint64_t share = limit > fixed ? (limit - fixed) / maps : 0;
+    return share < SIZE_MAX ? (size_t)share : SIZE_MAX;
 }
 
 uint64_t allocmap_lun_blocks(const struct allocmap *m)
@@ -493,6 +502,7 @@ void allocmap_stats(const struct allocmap *m, struct allocmap_stats *out)
         for (unsigned s = 0; s < PAGE_STATES; s++)
             out->pages[s] += d->count[s];
     }
+    out->detail_bytes = m->detail_bytes;
     out->memory_bytes = sizeof(*m) + m->nchunks * (sizeof(*m->detail) + sizeof(*m->uniform))
                         + m->detail_bytes;
 }

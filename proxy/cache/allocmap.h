@@ -44,8 +44,16 @@ struct allocmap;
 struct allocmap *allocmap_new(uint64_t lun_blocks, uint32_t page_blocks);
 void allocmap_free(struct allocmap *m);
 /* Refuse per-page memory beyond `bytes` in all as if malloc failed: the map
- * then degrades to its safe side (see allocmap.c).  Default: no limit. */
+ * then degrades to its safe side (see allocmap.c).  A map that already holds
+ * more forgets detailed chunks (every page of each back to UNKNOWN, which is
+ * always safe), from the start of the LUN on, until it holds no more.
+ * Default: no limit. */
 void allocmap_set_detail_limit(struct allocmap *m, size_t bytes);
+/* The detail limit of each of `maps` maps (> 0) when all memory of the cache
+ * must stay within `limit` bytes and `fixed` of them are taken by what no
+ * limit can refuse (objects, mutation rings, the maps' top arrays): an equal
+ * share of the rest, 0 when nothing is left. */
+size_t allocmap_detail_share(uint64_t limit, uint64_t fixed, size_t maps);
 
 uint64_t allocmap_lun_blocks(const struct allocmap *m);
 uint32_t allocmap_page_blocks(const struct allocmap *m);
@@ -94,6 +102,7 @@ void allocmap_forget_unallocated(struct allocmap *m, uint64_t lba, uint64_t bloc
 struct allocmap_stats {
     uint64_t pages[PAGE_STATES];    /* by enum page_state */
     size_t memory_bytes;        /* everything the map allocated */
+    size_t detail_bytes;        /* of which per-page (the detail limit's) */
 };
 void allocmap_stats(const struct allocmap *m, struct allocmap_stats *out);
 

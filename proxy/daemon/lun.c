@@ -42,7 +42,7 @@ static bool lun_is_of(const struct lun *l, const struct conf_target *target)
 struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
                     const char *backend_addr, const struct scsi_devid *identity)
 {
-    lun_reclaim(p, LUN_MAX_UNUSED, LUN_UNUSED_MEMORY);
+    lun_reclaim(p);
     struct lun *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
@@ -79,32 +79,58 @@ void lun_unref(struct lun *l)
         l->last_used_us = clock_now_us();
 }
 
-static size_t lun_memory(const struct lun *l)
+/* All of l's memory; *detail: the part of it the map's detail limit bounds. */
+static size_t lun_memory(const struct lun *l, size_t *detail)
 {
     struct allocmap_stats st = { 0 };
 
     if (l->map)
         allocmap_stats(l->map, &st);
+    *detail = st.detail_bytes;
     return sizeof(*l) + l->log.ring_cap * sizeof(*l->log.ring) + st.memory_bytes;
 }
 
-void lun_reclaim(struct proxy *p, size_t max_unused, uint64_t memory_limit)
+uint64_t lun_cache_memory(const struct proxy *p)
 {
+    const struct lun *l;
+    uint64_t bytes = 0;
+    size_t detail;
+
+    TAILQ_FOREACH(l, &p->luns, link)
+        bytes += lun_memory(l, &detail);
+    return bytes;
+}
+
+void lun_reclaim(struct proxy *p)
+{
+    uint64_t limit = p->conf->cache_memory_limit, fixed;
+    size_t maps;
+    struct lun *l;
+
     for (;;) {
-        struct lun *l, *oldest = NULL;
+        struct lun *oldest = NULL;
         size_t unused = 0;
         uint64_t bytes = 0;
+        fixed = 0;
+        maps = 0;
         TAILQ_FOREACH(l, &p->luns, link) {
-            bytes += lun_memory(l);
+            size_t detail, all = lun_memory(l, &detail);
+            bytes += all;
+            fixed += all - detail;
+            maps += l->map != NULL;
             if (l->refs)
                 continue;
             unused++;
             if (!oldest || l->last_used_us < oldest->last_used_us)
                 oldest = l;
         }
-        if (!oldest || (unused <= max_unused && bytes <= memory_limit))
-            return;
+        if (!oldest || (unused <= LUN_MAX_UNUSED && bytes <= limit))
+            break;
         lun_free(oldest);
+    }
+    TAILQ_FOREACH(l, &p->luns, link) {
+        if (l->map)
+            allocmap_set_detail_limit(l->map, allocmap_detail_share(limit, fixed, maps));
     }
 }
 
@@ -258,6 +284,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
         probe_finish(pr, "out of memory for the allocation cache");
         return;
     }
+    lun_reclaim(l->proxy);      /* one map more: every map's share shrinks */
     l->state = LUN_ZERO_SERVING;
     l->why = NULL;
     log_info("target %s LUN %u: zero-serving on, %llu blocks of %u bytes, page %u blocks, "

@@ -119,13 +119,17 @@ void lun_unref(struct lun *l);
 /* Free an object nothing references (logs its counters). */
 void lun_free(struct lun *l);
 /* Objects no session uses are kept (a second copy finds a warm cache) up to
- * this many, and while all objects together use at most this much memory. */
+ * this many, and while all objects together use at most cache_memory_limit. */
 #define LUN_MAX_UNUSED       64
-#define LUN_UNUSED_MEMORY    (64u * 1024 * 1024)
-/* Free unreferenced objects, least recently used first, while the objects
- * number more than max_unused unreferenced ones or the caches together use
- * more than memory_limit bytes. */
-void lun_reclaim(struct proxy *p, size_t max_unused, uint64_t memory_limit);
+/* Keep the cache within cache_memory_limit: free unreferenced objects, least
+ * recently used first, while there are more than LUN_MAX_UNUSED of them or
+ * all objects together use more; then give each map an equal share of what
+ * the objects' fixed parts leave as its detail limit (a map over its share
+ * forgets detail to UNKNOWN).  When an object or a map is made, after every
+ * connection teardown and at the end of a reload. */
+void lun_reclaim(struct proxy *p);
+/* Bytes all objects use: themselves, mutation rings, maps. */
+uint64_t lun_cache_memory(const struct proxy *p);
 void lun_free_all(struct proxy *p);
 /* A reload: the LUN now belongs to `target` (same backend).  If its
  * coherence or page size differ, the cache starts over. */

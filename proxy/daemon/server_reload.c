@@ -46,7 +46,7 @@ void proxy_reap(struct proxy *p)
         if (lun_orphaned(p, l))
             lun_free(l);
     }
-    lun_reclaim(p, LUN_MAX_UNUSED, LUN_UNUSED_MEMORY);
+    lun_reclaim(p);
     for (size_t i = 0; i < p->n_retired;) {
         if (conf_in_use(p, p->retired[i])) {
             i++;

@@ -190,6 +190,14 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
                             "lun=\"%u\",lu=\"%s\"} %" PRIu64 "\n", l->target->name, l->number, lu_label(l),
                             l->latency.count);
     }
+    metric_head(b, "cache_memory_limit_bytes", "cache_memory_limit: the budget of all "
+                "allocation cache objects.", "gauge");
+    evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_limit_bytes %" PRIu64 "\n",
+                        p->conf->cache_memory_limit);
+    metric_head(b, "cache_memory_total_bytes", "Memory of all allocation cache objects "
+                "(objects, mutation rings, maps).", "gauge");
+    evbuffer_add_printf(b, METRIC_PREFIX "cache_memory_total_bytes %" PRIu64 "\n",
+                        lun_cache_memory(p));
     metric_head(b, "cache_memory_bytes", "Memory of the allocation cache.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link) {
         struct allocmap_stats st = { 0 };
@@ -288,11 +296,13 @@ static char *render_json(const struct proxy *p)
     for (int r = 0; r < ISCSI_LOGIN_FAILURE_COUNT; r++)
         json_object_set_new(login_failures, iscsi_login_failure_name((enum iscsi_login_failure)r),
                             json_integer((json_int_t)p->n.login_failures[r]));
-    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+    json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
                              "connections", (json_int_t)count_connections(p),
                              "connections_total", (json_int_t)p->n.connections_total,
                              "sessions", (json_int_t)count_sessions(p, NULL),
                              "sessions_total", (json_int_t)p->n.sessions_total,
+                             "cache_memory_limit_bytes", (json_int_t)p->conf->cache_memory_limit,
+                             "cache_memory_total_bytes", (json_int_t)lun_cache_memory(p),
                              "login_failures_total", login_failures,
                              "rejected_pdus_total", rejects, "luns", luns);
     /* Copies or mutations of unknown outcome that may still write

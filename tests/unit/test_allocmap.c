@@ -430,6 +430,59 @@ static void test_no_memory_safe_side(void **state)
     allocmap_free(m);
 }
 
+/* A limit below what the map holds forgets detailed chunks to UNKNOWN, from
+ * the first, until it fits; uniform chunks keep their state. */
+static void test_lower_limit_forgets(void **state)
+{
+    (void)state;
+    const size_t chunk_bytes = DETAIL_HEADER + 16384 + 16 * 4;  /* a chunk with room for 16 masks */
+    struct allocmap *m = allocmap_new(4 * CHUNK * 16, 16);
+    struct allocmap_stats st;
+    uint64_t n;
+
+    allocmap_learn_unallocated(m, 3 * CHUNK * 16, CHUNK * 16);  /* chunk 3 uniform Z */
+    for (uint64_t c = 0; c < 3; c++) {                 /* chunks 0-2 detailed */
+        allocmap_learn_allocated(m, c * CHUNK * 16, 16);
+        allocmap_learn_unallocated(m, c * CHUNK * 16 + 32, 4);  /* + one PARTIAL mask */
+    }
+    allocmap_stats(m, &st);
+    assert_int_equal(st.detail_bytes, 3 * chunk_bytes);
+    size_t before = st.memory_bytes;
+
+    allocmap_set_detail_limit(m, 3 * chunk_bytes);     /* fits: no change */
+    allocmap_stats(m, &st);
+    assert_int_equal(st.memory_bytes, before);
+    allocmap_set_detail_limit(m, chunk_bytes);
+    allocmap_stats(m, &st);
+    assert_int_equal(st.detail_bytes, chunk_bytes);
+    assert_int_equal(st.memory_bytes, before - 2 * chunk_bytes);
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);  /* chunks 0-1 forgotten */
+    assert_int_equal(n, 2 * CHUNK);
+    assert_int_equal(allocmap_get(m, 2 * CHUNK), A);   /* chunk 2 kept */
+    assert_int_equal(allocmap_get(m, 2 * CHUNK + 2), P);
+    assert_int_equal(allocmap_run(m, 3 * CHUNK, UINT64_MAX, &n), Z);   /* uniform: kept */
+    assert_int_equal(n, CHUNK);
+    /* Learning within the new limit is refused, so it stays within. */
+    allocmap_learn_allocated(m, 0, 16);
+    assert_int_equal(allocmap_get(m, 0), U);
+    allocmap_set_detail_limit(m, 0);
+    allocmap_stats(m, &st);
+    assert_int_equal(st.detail_bytes, 0);
+    assert_int_equal(allocmap_run(m, 0, UINT64_MAX, &n), U);
+    assert_int_equal(n, 3 * CHUNK);
+    allocmap_free(m);
+}
+
+static void test_detail_share(void **state)
+{
+    (void)state;
+    assert_int_equal(allocmap_detail_share(1 << 20, 1 << 18, 3), ((1 << 20) - (1 << 18)) / 3);
+    assert_int_equal(allocmap_detail_share(1 << 20, 0, 1), 1 << 20);
+    assert_int_equal(allocmap_detail_share(1 << 20, 1 << 20, 2), 0);
+    assert_int_equal(allocmap_detail_share(1 << 20, 2 << 20, 2), 0);  /* fixed over the limit */
+    assert_true(allocmap_detail_share(UINT64_MAX, 0, 1) == SIZE_MAX);      /* capped */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_4gib_fully_detailed),
         cmocka_unit_test(test_page_sizes),
         cmocka_unit_test(test_no_memory_safe_side),
+        cmocka_unit_test(test_lower_limit_forgets),
+        cmocka_unit_test(test_detail_share),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->log_level, LOG_LVL_INFO);
     assert_false(c->log_syslog);
     assert_int_equal(c->session_memory_budget, 64u << 20);
+    assert_int_equal(c->cache_memory_limit, 64u << 20);
     assert_int_equal(c->queue_depth, 128);
     assert_int_equal(c->max_recv_data_segment_length, 262144);
     assert_int_equal(c->max_burst_length, 1048576);
@@ -92,6 +93,7 @@ static void test_every_key(void **state)
         "log_level = debug\n"
         "log = syslog\n"
         "session_memory_budget = 4G\n"
+        "cache_memory_limit = 1536K\n"
         "queue_depth = 4096\n"
         "max_recv_data_segment_length = 16777215\n"
         "max_burst_length = 8M\n"
@@ -130,6 +132,7 @@ static void test_every_key(void **state)
     assert_int_equal(c->log_level, LOG_LVL_DEBUG);
     assert_true(c->log_syslog);
     assert_int_equal(c->session_memory_budget, 4ull << 30);
+    assert_int_equal(c->cache_memory_limit, 1536u << 10);
     assert_int_equal(c->queue_depth, 4096);
     assert_int_equal(c->max_recv_data_segment_length, 16777215);
     assert_int_equal(c->max_burst_length, 8u << 20);
@@ -147,7 +150,7 @@ static void test_every_key(void **state)
     assert_string_equal(t->initiator_name, "iqn.2026-11.org.example:initiator");
     assert_int_equal(t->coherence, CONF_COHERENCE_EXCLUSIVE);
     assert_int_equal(t->page_size, 16u << 20);
-    assert_int_equal(t->line, 18);
+    assert_int_equal(t->line, 19);
     t = &c->targets[1];
     assert_string_equal(t->name, "eui.02004567A425678D");
     assert_int_equal(t->coherence, CONF_COHERENCE_OFF);
@@ -318,6 +321,14 @@ static const struct bad bads[] = {
       "t.conf:3: [proxy] session_memory_budget: 99999999999999G is out of range (1M..4G)" },
     { PROXY "session_memory_budget = 64MB\n", "t.conf:3: [proxy] session_memory_budget: '64MB' is not "
       "a size (a number, optionally with K, M or G)" },
+    { PROXY "cache_memory_limit = 1023K\n",
+      "t.conf:3: [proxy] cache_memory_limit: 1023K is out of range (1M..64G)" },
+    { PROXY "cache_memory_limit = 65537M\n",
+      "t.conf:3: [proxy] cache_memory_limit: 65537M is out of range (1M..64G)" },
+    { PROXY "cache_memory_limit = 0\n",
+      "t.conf:3: [proxy] cache_memory_limit: 0 is out of range (1M..64G)" },
+    { PROXY "cache_memory_limit = 1M2\n", "t.conf:3: [proxy] cache_memory_limit: '1M2' is not "
+      "a size (a number, optionally with K, M or G)" },
     { PROXY "max_recv_data_segment_length = 16M\n",
       "t.conf:3: [proxy] max_recv_data_segment_length: 16M is out of range (512..16777215)" },
     { PROXY "max_burst_length = 511\n", "t.conf:3: [proxy] max_burst_length: 511 is out of range (512..16777215)" },
@@ -403,7 +414,8 @@ static void test_print(void **state)
     (void)state;
     check_round_trip(PROXY TGT);
     check_round_trip("[proxy]\nlisten = [::1]:1 a:2 b\n  *:3\nstats_listen =\nlog = syslog\n"
-                     "log_level = warn\nsession_memory_budget = 1536K\nnop_interval = 0\n" TGT
+                     "log_level = warn\nsession_memory_budget = 1536K\ncache_memory_limit = 64G\n"
+                     "nop_interval = 0\n" TGT
                      "initiator_name = iqn.2026-11.org.example:i\ncoherence = exclusive\n"
                      "page_size = 1M\n[target eui.0123456789ABCDEF]\nbackend_portal = [fe80::1%lo]\n"
                      "backend_target = iqn.2026-11.org.example:e\n");
@@ -430,7 +442,7 @@ static void test_print(void **state)
     assert_non_null(strstr(p, "\n; backend_chap_password = (set)\n"));
     assert_non_null(strstr(p, "\n; initiator_name = (not set)\n"));
     assert_non_null(strstr(p, "\npage_size = auto\n"));
-    assert_non_null(strstr(p, "\nsession_memory_budget = 64M\n"));
+    assert_non_null(strstr(p, "\nsession_memory_budget = 64M\ncache_memory_limit = 64M\n"));
     free(p);
     conf_free(c);
 }
