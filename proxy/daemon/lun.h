@@ -234,9 +234,10 @@ void lun_query_free_held(struct lun *l);
 /* A waiting task goes away (its connection closed, or it was aborted). */
 void lun_query_forget(struct task *t);
 /* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
- * number `since` starting at asked_lba: mapped extents become ALLOCATED,
- * unallocated ones, filtered by the race rule, UNALLOCATED; up to out_cap of
- * the latter are also written to out.  Returns how many were. */
+ * number `since` starting at asked_lba (cache_answer_apply, with the LUN's
+ * map and log and the proxy's block of negatives), and count it: up to
+ * out_cap of the race-filtered unallocated extents are written to out.
+ * Returns how many were. */
 struct lba_extent;
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap);

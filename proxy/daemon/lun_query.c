@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "backend.h"
+#include "cache_answer.h"
 #include "conn.h"
 #include "log.h"
 #include "lun.h"
@@ -57,60 +58,31 @@ static unsigned hold_ms(void)
     return (unsigned)cached;
 }
 
-struct extent_sink {
-    struct allocmap *map;
-    struct lba_extent *out;
-    size_t n, cap;
-};
-
-static void sink_emit(void *arg, uint64_t lba, uint64_t blocks)
-{
-    struct extent_sink *s = arg;
-
-    if (s->map)
-        allocmap_learn_unallocated(s->map, lba, blocks);
-    if (s->out && s->n < s->cap)
-        s->out[s->n++] = (struct lba_extent){ lba, blocks };
-}
-
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap)
 {
-    struct scsi_lba_status_result res;
-    size_t cap = len / SCSI_GLS_DESC_LEN + 1;
-    struct scsi_lba_run *runs = calloc(cap, sizeof(*runs));
+    struct cache_answer_in in = {
+        .map = l->map, .log = &l->log, .lun_blocks = l->n_blocks,
+        .negatives_blocked = l->proxy->negatives_blocked != 0, .since = since,
+        .buf = buf, .len = len, .asked_lba = asked_lba, .out = out, .out_cap = out_cap,
+    };
+    struct cache_answer_result r;
 
-    if (!runs || !l->map) {
-        free(runs);
+    if (!l->map)
         return 0;
-    }
-    scsi_lba_status_parse(buf, len, asked_lba, l->n_blocks, runs, cap, &res);
-    l->n.query_descriptors += res.ndesc;
-    if (res.err != SCSI_LBAS_OK) {
+    r = cache_answer_apply(&in);
+    if (r.no_memory)
+        return 0;
+    l->n.query_descriptors += r.ndesc;
+    if (r.err != SCSI_LBAS_OK) {
         l->n.query_errors++;
         log_debug("target %s LUN %u: GET LBA STATUS answer ignored: %s", l->target->name,
-                  l->number, scsi_lbas_err_name(res.err));
-        free(runs);
+                  l->number, scsi_lbas_err_name(r.err));
         return 0;
     }
-    /* The race rule: negatives only where no mutation sent after the query,
-     * or still in flight, may have written (mutlog.h). */
-    bool negatives_ok = l->log.forgotten_seq <= since && !l->proxy->negatives_blocked;
-    if (!negatives_ok)
+    if (r.dropped_race)
         l->n.queries_dropped_race++;
-    /* Negatives first: a page that is part mapped then turns PARTIAL, not
-     * ALLOCATED (allocmap_learn_unallocated). */
-    struct extent_sink sink = { l->map, out, 0, out_cap };
-    for (size_t i = 0; i < res.nruns && negatives_ok; i++) {
-        if (runs[i].unallocated)
-            mutlog_filter(&l->log, since, runs[i].lba, runs[i].blocks, sink_emit, &sink);
-    }
-    for (size_t i = 0; i < res.nruns; i++) {
-        if (!runs[i].unallocated)
-            allocmap_learn_allocated(l->map, runs[i].lba, runs[i].blocks);
-    }
-    free(runs);
-    return sink.n;
+    return r.n_out;
 }
 
 static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
