@@ -30,6 +30,7 @@
 #include "mutlog.h"
 #include "nexus_map.h"
 #include "order_gate.h"
+#include "query_queue.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_copy.h"
@@ -38,7 +39,6 @@ struct proxy;
 struct backend;
 struct scsi_task;
 struct lun;
-struct lba_query;
 struct read_part;
 
 /* RFC 7143 section 8 names the connection states; these are the ones a
@@ -97,9 +97,9 @@ struct task {
 
     /* A planned READ (task_read.c). */
     bool planned;
-    struct lba_query *query;        /* waiting for this GET LBA STATUS */
+    struct qq_waiter query;         /* waiting for a GET LBA STATUS */
     bool probe_wait;                /* waiting on lun->probe_waiters instead */
-    TAILQ_ENTRY(task) query_link;
+    TAILQ_ENTRY(task) query_link;   /* ... linked there */
     unsigned queries_waited;
     struct read_seg *segs;
     size_t n_segs;

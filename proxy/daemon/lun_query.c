@@ -20,24 +20,27 @@
 #include "scsi_sense.h"
 #include "server.h"
 
-/* Exclusive mode asks for many descriptors at once: tgt computes every extent
- * to the end of the LUN for each query, so fewer, larger queries win. */
-#define QUERY_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
-#define QUERY_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(1023)
-
+/* A query the proxy sends: its place in the LUN's query_queue, and where it
+ * went. */
 struct lba_query {
-    TAILQ_ENTRY(lba_query) link;
+    struct qq_query q;
     struct lun *lun;
     struct conn *conn;          /* the session it was sent on */
     uint32_t lun_no;            /* the LUN's number there */
-    uint64_t lba;
-    uint64_t since;             /* mutation sequence number when sent */
-    bool joinable;
-    struct task_list waiters;   /* linked through task->query_link */
     /* test-only fault hook: the answer is held back for a while */
     struct event *hold_ev;
     struct scsi_task *held;
 };
+
+static struct lba_query *lba_query_of(struct qq_query *q)
+{
+    return (struct lba_query *)((char *)q - offsetof(struct lba_query, q));
+}
+
+static struct task *waiter_task(struct qq_waiter *w)
+{
+    return (struct task *)((char *)w - offsetof(struct task, query));
+}
 
 /*
  * ISP_TEST_HOLD_LBA_STATUS_MS=N (tests only): every GET LBA STATUS answer is
@@ -87,13 +90,10 @@ size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, s
 
 static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
 {
-    struct task *t;
+    struct qq_waiter *w;
 
-    while ((t = TAILQ_FIRST(&q->waiters)) != NULL) {
-        TAILQ_REMOVE(&q->waiters, t, query_link);
-        t->query = NULL;
-        task_read_resume(t, ans, n);
-    }
+    while ((w = query_queue_next_ready(&q->q)) != NULL)
+        task_read_resume(waiter_task(w), ans, n);
 }
 
 static void query_answered(struct lba_query *q, int status, struct scsi_task *st);
@@ -137,13 +137,14 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     struct lba_extent *ans = NULL;
     size_t n = 0;
 
-    TAILQ_REMOVE(&l->queries, q, link);
+    query_queue_answered(&l->queries, &q->q);
     if (status == SCSI_STATUS_GOOD && lun_zero_serving(l)) {
         size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
         size_t cap = len / SCSI_GLS_DESC_LEN + 1;
         ans = calloc(cap, sizeof(*ans));
         if (ans)
-            n = lun_apply_lba_status(l, q->since, st->datain.data, len, q->lba, ans, cap);
+            n = lun_apply_lba_status(l, q->q.since, st->datain.data, len, q->q.lba, ans,
+                                     cap);
     } else if (status != SCSI_STATUS_CANCELLED && q->conn->state != CONN_CLOSING &&
                !lun_absorb_unit_attention(l, q->conn, q->lun_no, status, st)) {
         struct scsi_sense_info si;
@@ -168,7 +169,7 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     query_wake(q, ans, n);
     free(ans);
     free(q);
-    if (l->unsent && TAILQ_EMPTY(&l->queries))
+    if (query_queue_send_due(&l->queries))
         event_active(l->send_ev, EV_TIMEOUT, 0);    /* READs that came meanwhile */
 }
 
@@ -177,27 +178,29 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
 static void query_send_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct lun *l = arg;
-    struct lba_query *q = l->unsent;
+    struct qq_query *qq = query_queue_take(&l->queries);
+    struct lba_query *q;
     struct scsi_task *st = NULL;
-    struct task *t;
+    struct qq_waiter *w;
     uint8_t cdb[SCSI_GLS_CDB_LEN];
-    uint32_t alloc = q && q->joinable ? QUERY_ALLOC_EXCLUSIVE : QUERY_ALLOC_VERIFY;
 
     (void)fd;
     (void)what;
-    l->unsent = NULL;
-    if (!q)
+    if (!qq)
         return;
-    TAILQ_FOREACH(t, &q->waiters, query_link) {
+    q = lba_query_of(qq);
+    uint32_t alloc = query_queue_alloc_len(qq);
+    TAILQ_FOREACH(w, &qq->waiters, link) {
+        struct task *t = waiter_task(w);
         if (t->conn->state == CONN_FFP && t->conn->backend) {
             q->conn = t->conn;
             q->lun_no = t->lun_no;
             break;
         }
     }
-    if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), q->lba, alloc))
+    if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), qq->lba, alloc))
         st = scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc);
-    q->since = mutlog_now(&l->log);
+    uint64_t since = mutlog_now(&l->log);
     if (!st || backend_submit(q->conn->backend, q->lun_no, st, NULL, query_done, q) < 0) {
         if (st)
             scsi_free_scsi_task(st);
@@ -205,13 +208,13 @@ static void query_send_cb(evutil_socket_t fd, short what, void *arg)
         free(q);
         return;
     }
-    TAILQ_INSERT_TAIL(&l->queries, q, link);
+    query_queue_sent(&l->queries, qq, since);
     l->n.queries++;
 }
 
 int lun_query_init(struct lun *l)
 {
-    TAILQ_INIT(&l->queries);
+    query_queue_init(&l->queries);
     l->send_ev = event_new(l->proxy->base, -1, 0, query_send_cb, l);
     return l->send_ev ? 0 : -1;
 }
@@ -222,51 +225,36 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
     bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
 
     (void)blocks;
-    if (exclusive) {
-        TAILQ_FOREACH(q, &l->queries, link) {
-            if (q->joinable && q->lba <= lba) {
-                TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
-                t->query = q;
-                l->n.query_joins++;
-                return 0;
-            }
-        }
-    }
-    q = l->unsent;
-    if (q) {
-        if (lba < q->lba)
-            q->lba = lba;
+    if (query_queue_join(&l->queries, &t->query, lba, exclusive) == QQ_JOINED) {
         l->n.query_joins++;
-    } else {
-        q = calloc(1, sizeof(*q));
-        if (!q)
-            return -1;
-        q->lun = l;
-        q->lba = lba;
-        q->joinable = exclusive;
-        TAILQ_INIT(&q->waiters);
-        l->unsent = q;
-        /* One query in flight per LUN: this one goes at the end of the loop
-         * turn, or when the one in flight is answered. */
-        if (TAILQ_EMPTY(&l->queries))
-            event_active(l->send_ev, EV_TIMEOUT, 0);
+        return 0;
     }
-    TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
-    t->query = q;
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        return -1;
+    q->lun = l;
+    /* One query in flight per LUN: this one goes at the end of the loop
+     * turn, or when the one in flight is answered. */
+    if (query_queue_start(&l->queries, &q->q, &t->query, lba, exclusive) == QQ_SEND_AT_TURN_END)
+        event_active(l->send_ev, EV_TIMEOUT, 0);
     return 0;
 }
 
 void lun_query_free_held(struct lun *l)
 {
-    struct lba_query *q;
+    struct qq_query *qq;
 
-    free(l->unsent);            /* every session is gone: nobody waits on it */
-    l->unsent = NULL;
+    /* every session is gone: nobody waits on the query not sent yet */
+    qq = query_queue_take(&l->queries);
+    if (qq)
+        free(lba_query_of(qq));
     if (l->send_ev)
         event_free(l->send_ev);
 
-    while ((q = TAILQ_FIRST(&l->queries)) != NULL) {
-        TAILQ_REMOVE(&l->queries, q, link);
+    qq = l->queries.in_flight;
+    if (qq) {
+        struct lba_query *q = lba_query_of(qq);
+        query_queue_answered(&l->queries, qq);
         if (q->hold_ev)
             event_free(q->hold_ev);
         if (q->held)
@@ -281,8 +269,5 @@ void lun_query_forget(struct task *t)
         TAILQ_REMOVE(&t->lun->probe_waiters, t, query_link);
         t->probe_wait = false;
     }
-    if (t->query) {
-        TAILQ_REMOVE(&t->query->waiters, t, query_link);
-        t->query = NULL;
-    }
+    query_queue_forget(&t->query);
 }

@@ -102,8 +102,8 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
             tmf_respond(c, h->itt, TMF_NO_TASK);
             return RX_DONE;
         }
-        if (ref->state == TASK_WAIT_DATA || ref->state == TASK_HELD || ref->query ||
-            ref->probe_wait) {
+        if (ref->state == TASK_WAIT_DATA || ref->state == TASK_HELD ||
+            query_queue_waiting(&ref->query) || ref->probe_wait) {
             /* nothing of it at the backend */
             task_abort(ref);
             tmf_respond(c, h->itt, TMF_COMPLETE);

@@ -292,7 +292,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
 
 void task_read_abort(struct task *t)
 {
-    if (t->query || t->probe_wait || !t->parts) {
+    if (query_queue_waiting(&t->query) || t->probe_wait || !t->parts) {
         task_destroy(t);
         return;
     }
