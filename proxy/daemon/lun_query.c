@@ -5,6 +5,7 @@
  * mode), and answers are untrusted input applied through the race rule.
  * Initiators' own GET LBA STATUS answers go through the same door.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
