@@ -30,6 +30,7 @@
 #include "mutlog.h"
 #include "nexus_map.h"
 #include "order_gate.h"
+#include "query_queue.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_copy.h"
@@ -38,7 +39,6 @@ struct proxy;
 struct backend;
 struct scsi_task;
 struct lun;
-struct lba_query;
 struct read_part;
 
 /* RFC 7143 section 8 names the connection states; these are the ones a
@@ -111,8 +111,8 @@ struct task {
 
     /* A planned READ (task_read.c). */
     enum read_state read_state;
-    struct lba_query *query;        /* READ_WAIT_QUERY: the query whose waiters it is on */
-    TAILQ_ENTRY(task) query_link;   /* on those waiters, or on lun->probe_waiters */
+    struct qq_waiter query;         /* READ_WAIT_QUERY: on a query's waiters */
+    TAILQ_ENTRY(task) query_link;   /* READ_WAIT_PROBE: on lun->probe_waiters */
     unsigned queries_waited;
     struct read_seg *segs;
     size_t n_segs;

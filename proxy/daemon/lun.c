@@ -1,8 +1,9 @@
 /*
- * Backend LUNs: the registry, the probe (Device Identification VPD, READ
- * CAPACITY(16), Block Limits VPD, Logical Block Provisioning VPD), the
- * decision whether zeros may be served (DESIGN.md: LBPME=1, LBPRZ=1), page
- * size, unit attentions and invalidation.  Aliases: lun_identity.c.
+ * Logical unit objects: creation, references and reclaim under
+ * cache_memory_limit, the probe of their facts (READ CAPACITY(16), Block
+ * Limits VPD, Logical Block Provisioning VPD) with the decision in the pure
+ * lu_policy.c, unit attentions, invalidation (docs/ARCHITECTURE.md, "The
+ * allocation cache").  Identity per session: lun_identity.c.
  */
 #include "lun.h"
 

@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "mutlog.h"
+#include "query_queue.h"
 #include "scsi_capacity.h"
 #include "scsi_devid.h"
 #include "scsi_reservation.h"
@@ -32,7 +33,6 @@
 struct proxy;
 struct conn;
 struct task;
-struct lba_query;
 
 enum lun_state {
     LUN_UNPROBED,       /* facts not asked yet: pass-through */
@@ -95,9 +95,8 @@ struct lun {
     struct allocmap *map;           /* only while LUN_ZERO_SERVING */
     struct mutlog log;              /* from creation on: mutations before the
                                        map exists still count as in flight */
-    TAILQ_HEAD(, lba_query) queries;
-    struct lba_query *unsent;       /* collects READs until the loop turn ends */
-    struct event *send_ev;          /* sends `unsent` */
+    struct query_queue queries;     /* GET LBA STATUS in flight and collecting */
+    struct event *send_ev;          /* sends the collecting one */
     TAILQ_HEAD(, task) probe_waiters; /* READs that arrived while probing */
     unsigned probe_retries;
     struct lun_counters n;
@@ -225,7 +224,8 @@ void lun_unblock_negatives(struct proxy *p, unsigned after_seconds);
  * when the one in flight is answered (or at the end of the loop turn if none
  * is), from the lowest LBA among them: its answer describes the LUN after
  * each of those READs arrived, which verify mode requires.  In exclusive mode
- * a READ also joins the query in flight if it starts at or before lba.  When the answer is applied, task_read_resume(t) runs.
+ * a READ also joins the query in flight if it starts at or before lba (the
+ * rules: query_queue.h).  When the answer is applied, task_read_resume(t) runs.
  * Returns 0, or -1 if no query can be made (the caller reads from the
  * backend).
  */
@@ -238,9 +238,10 @@ void lun_query_free_held(struct lun *l);
 /* A waiting task goes away (its connection closed, or it was aborted). */
 void lun_query_forget(struct task *t);
 /* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
- * number `since` starting at asked_lba: mapped extents become ALLOCATED,
- * unallocated ones, filtered by the race rule, UNALLOCATED; up to out_cap of
- * the latter are also written to out.  Returns how many were. */
+ * number `since` starting at asked_lba (cache_answer_apply, with the LUN's
+ * map and log and the proxy's block of negatives), and count it: up to
+ * out_cap of the race-filtered unallocated extents are written to out.
+ * Returns how many were. */
 struct lba_extent;
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap);

@@ -1,15 +1,18 @@
 /*
- * GET LBA STATUS on behalf of READs (DESIGN.md, "The allocation cache"):
+ * GET LBA STATUS on behalf of READs (docs/ARCHITECTURE.md, "A READ
+ * (exclusive mode)"; the joining rules in the pure query_queue.c):
  * one query asks for many descriptors, every descriptor fills the cache,
  * READs waiting on the same region join the query in flight (exclusive
  * mode), and answers are untrusted input applied through the race rule.
  * Initiators' own GET LBA STATUS answers go through the same door.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
 
 #include "backend.h"
+#include "cache_answer.h"
 #include "conn.h"
 #include "log.h"
 #include "lu_policy.h"
@@ -20,24 +23,27 @@
 #include "scsi_sense.h"
 #include "server.h"
 
-/* Exclusive mode asks for many descriptors at once: tgt computes every extent
- * to the end of the LUN for each query, so fewer, larger queries win. */
-#define QUERY_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
-#define QUERY_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(1023)
-
+/* A query the proxy sends: its place in the LUN's query_queue, and where it
+ * went. */
 struct lba_query {
-    TAILQ_ENTRY(lba_query) link;
+    struct qq_query q;
     struct lun *lun;
     struct conn *conn;          /* the session it was sent on */
     uint32_t lun_no;            /* the LUN's number there */
-    uint64_t lba;
-    uint64_t since;             /* mutation sequence number when sent */
-    bool joinable;
-    struct task_list waiters;   /* linked through task->query_link */
     /* test-only fault hook: the answer is held back for a while */
     struct event *hold_ev;
     struct scsi_task *held;
 };
+
+static struct lba_query *lba_query_of(struct qq_query *q)
+{
+    return (struct lba_query *)((char *)q - offsetof(struct lba_query, q));
+}
+
+static struct task *waiter_task(struct qq_waiter *w)
+{
+    return (struct task *)((char *)w - offsetof(struct task, query));
+}
 
 /*
  * ISP_TEST_HOLD_LBA_STATUS_MS=N (tests only): every GET LBA STATUS answer is
@@ -58,71 +64,39 @@ static unsigned hold_ms(void)
     return (unsigned)cached;
 }
 
-struct extent_sink {
-    struct allocmap *map;
-    struct lba_extent *out;
-    size_t n, cap;
-};
-
-static void sink_emit(void *arg, uint64_t lba, uint64_t blocks)
-{
-    struct extent_sink *s = arg;
-
-    if (s->map)
-        allocmap_learn_unallocated(s->map, lba, blocks);
-    if (s->out && s->n < s->cap)
-        s->out[s->n++] = (struct lba_extent){ lba, blocks };
-}
-
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap)
 {
-    struct scsi_lba_status_result res;
-    size_t cap = len / SCSI_GLS_DESC_LEN + 1;
-    struct scsi_lba_run *runs = calloc(cap, sizeof(*runs));
+    struct cache_answer_in in = {
+        .map = l->map, .log = &l->log, .lun_blocks = l->n_blocks,
+        .negatives_blocked = l->proxy->negatives_blocked != 0, .since = since,
+        .buf = buf, .len = len, .asked_lba = asked_lba, .out = out, .out_cap = out_cap,
+    };
+    struct cache_answer_result r;
 
-    if (!runs || !l->map) {
-        free(runs);
+    if (!l->map)
         return 0;
-    }
-    scsi_lba_status_parse(buf, len, asked_lba, l->n_blocks, runs, cap, &res);
-    l->n.query_descriptors += res.ndesc;
-    if (res.err != SCSI_LBAS_OK) {
+    r = cache_answer_apply(&in);
+    if (r.no_memory)
+        return 0;
+    l->n.query_descriptors += r.ndesc;
+    if (r.err != SCSI_LBAS_OK) {
         l->n.query_errors++;
         log_debug("target %s LUN %u: GET LBA STATUS answer ignored: %s", l->target->name,
-                  l->number, scsi_lbas_err_name(res.err));
-        free(runs);
+                  l->number, scsi_lbas_err_name(r.err));
         return 0;
     }
-    /* The race rule: negatives only where no mutation sent after the query,
-     * or still in flight, may have written (mutlog.h). */
-    bool negatives_ok = l->log.forgotten_seq <= since && !l->proxy->negatives_blocked;
-    if (!negatives_ok)
+    if (r.dropped_race)
         l->n.queries_dropped_race++;
-    /* Negatives first: a page that is part mapped then turns PARTIAL, not
-     * ALLOCATED (allocmap_learn_unallocated). */
-    struct extent_sink sink = { l->map, out, 0, out_cap };
-    for (size_t i = 0; i < res.nruns && negatives_ok; i++) {
-        if (runs[i].unallocated)
-            mutlog_filter(&l->log, since, runs[i].lba, runs[i].blocks, sink_emit, &sink);
-    }
-    for (size_t i = 0; i < res.nruns; i++) {
-        if (!runs[i].unallocated)
-            allocmap_learn_allocated(l->map, runs[i].lba, runs[i].blocks);
-    }
-    free(runs);
-    return sink.n;
+    return r.n_out;
 }
 
 static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
 {
-    struct task *t;
+    struct qq_waiter *w;
 
-    while ((t = TAILQ_FIRST(&q->waiters)) != NULL) {
-        TAILQ_REMOVE(&q->waiters, t, query_link);
-        t->query = NULL;
-        task_read_resume(t, ans, n);
-    }
+    while ((w = query_queue_next_ready(&q->q)) != NULL)
+        task_read_resume(waiter_task(w), ans, n);
 }
 
 static void query_answered(struct lba_query *q, int status, struct scsi_task *st);
@@ -166,13 +140,14 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     struct lba_extent *ans = NULL;
     size_t n = 0;
 
-    TAILQ_REMOVE(&l->queries, q, link);
+    query_queue_answered(&l->queries, &q->q);
     if (status == SCSI_STATUS_GOOD && lun_zero_serving(l)) {
         size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
         size_t cap = len / SCSI_GLS_DESC_LEN + 1;
         ans = calloc(cap, sizeof(*ans));
         if (ans)
-            n = lun_apply_lba_status(l, q->since, st->datain.data, len, q->lba, ans, cap);
+            n = lun_apply_lba_status(l, q->q.since, st->datain.data, len, q->q.lba, ans,
+                                     cap);
     } else if (status != SCSI_STATUS_CANCELLED && q->conn->state != CONN_CLOSING &&
                !lun_absorb_unit_attention(l, q->conn, q->lun_no, status, st)) {
         struct scsi_sense_info si;
@@ -196,7 +171,7 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
     query_wake(q, ans, n);
     free(ans);
     free(q);
-    if (l->unsent && TAILQ_EMPTY(&l->queries))
+    if (query_queue_send_due(&l->queries))
         event_active(l->send_ev, EV_TIMEOUT, 0);    /* READs that came meanwhile */
 }
 
@@ -205,27 +180,29 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
 static void query_send_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct lun *l = arg;
-    struct lba_query *q = l->unsent;
+    struct qq_query *qq = query_queue_take(&l->queries);
+    struct lba_query *q;
     struct scsi_task *st = NULL;
-    struct task *t;
+    struct qq_waiter *w;
     uint8_t cdb[SCSI_GLS_CDB_LEN];
-    uint32_t alloc = q && q->joinable ? QUERY_ALLOC_EXCLUSIVE : QUERY_ALLOC_VERIFY;
 
     (void)fd;
     (void)what;
-    l->unsent = NULL;
-    if (!q)
+    if (!qq)
         return;
-    TAILQ_FOREACH(t, &q->waiters, query_link) {
+    q = lba_query_of(qq);
+    uint32_t alloc = query_queue_alloc_len(qq);
+    TAILQ_FOREACH(w, &qq->waiters, link) {
+        struct task *t = waiter_task(w);
         if (t->conn->state == CONN_FFP && t->conn->backend) {
             q->conn = t->conn;
             q->lun_no = t->lun_no;
             break;
         }
     }
-    if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), q->lba, alloc))
+    if (q->conn && lun_zero_serving(l) && scsi_gls16_build(cdb, sizeof(cdb), qq->lba, alloc))
         st = scsi_create_task(sizeof(cdb), cdb, SCSI_XFER_READ, (int)alloc);
-    q->since = mutlog_now(&l->log);
+    uint64_t since = mutlog_now(&l->log);
     if (!st || backend_submit(q->conn->backend, q->lun_no, st, NULL, query_done, q) < 0) {
         if (st)
             scsi_free_scsi_task(st);
@@ -233,13 +210,13 @@ static void query_send_cb(evutil_socket_t fd, short what, void *arg)
         free(q);
         return;
     }
-    TAILQ_INSERT_TAIL(&l->queries, q, link);
+    query_queue_sent(&l->queries, qq, since);
     l->n.queries++;
 }
 
 int lun_query_init(struct lun *l)
 {
-    TAILQ_INIT(&l->queries);
+    query_queue_init(&l->queries);
     l->send_ev = event_new(l->proxy->base, -1, 0, query_send_cb, l);
     return l->send_ev ? 0 : -1;
 }
@@ -250,51 +227,36 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
     bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
 
     (void)blocks;
-    if (exclusive) {
-        TAILQ_FOREACH(q, &l->queries, link) {
-            if (q->joinable && q->lba <= lba) {
-                TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
-                t->query = q;
-                l->n.query_joins++;
-                return 0;
-            }
-        }
-    }
-    q = l->unsent;
-    if (q) {
-        if (lba < q->lba)
-            q->lba = lba;
+    if (query_queue_join(&l->queries, &t->query, lba, exclusive) == QQ_JOINED) {
         l->n.query_joins++;
-    } else {
-        q = calloc(1, sizeof(*q));
-        if (!q)
-            return -1;
-        q->lun = l;
-        q->lba = lba;
-        q->joinable = exclusive;
-        TAILQ_INIT(&q->waiters);
-        l->unsent = q;
-        /* One query in flight per LUN: this one goes at the end of the loop
-         * turn, or when the one in flight is answered. */
-        if (TAILQ_EMPTY(&l->queries))
-            event_active(l->send_ev, EV_TIMEOUT, 0);
+        return 0;
     }
-    TAILQ_INSERT_TAIL(&q->waiters, t, query_link);
-    t->query = q;
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        return -1;
+    q->lun = l;
+    /* One query in flight per LUN: this one goes at the end of the loop
+     * turn, or when the one in flight is answered. */
+    if (query_queue_start(&l->queries, &q->q, &t->query, lba, exclusive) == QQ_SEND_AT_TURN_END)
+        event_active(l->send_ev, EV_TIMEOUT, 0);
     return 0;
 }
 
 void lun_query_free_held(struct lun *l)
 {
-    struct lba_query *q;
+    struct qq_query *qq;
 
-    free(l->unsent);            /* every session is gone: nobody waits on it */
-    l->unsent = NULL;
+    /* every session is gone: nobody waits on the query not sent yet */
+    qq = query_queue_take(&l->queries);
+    if (qq)
+        free(lba_query_of(qq));
     if (l->send_ev)
         event_free(l->send_ev);
 
-    while ((q = TAILQ_FIRST(&l->queries)) != NULL) {
-        TAILQ_REMOVE(&l->queries, q, link);
+    qq = l->queries.in_flight;
+    if (qq) {
+        struct lba_query *q = lba_query_of(qq);
+        query_queue_answered(&l->queries, qq);
         if (q->hold_ev)
             event_free(q->hold_ev);
         if (q->held)
@@ -305,11 +267,8 @@ void lun_query_free_held(struct lun *l)
 
 void lun_query_forget(struct task *t)
 {
-    if (t->read_state == READ_WAIT_PROBE) {
+    if (t->read_state == READ_WAIT_PROBE)
         TAILQ_REMOVE(&t->lun->probe_waiters, t, query_link);
-    }
-    if (t->read_state == READ_WAIT_QUERY) {
-        TAILQ_REMOVE(&t->query->waiters, t, query_link);
-        t->query = NULL;
-    }
+    else if (t->read_state == READ_WAIT_QUERY)
+        query_queue_forget(&t->query);
 }

@@ -1,6 +1,6 @@
 /*
- * READs planned against the allocation cache (DESIGN.md, "A READ is planned
- * page by page"): known-unallocated runs are answered with zeros from the
+ * READs planned against the allocation cache (docs/ARCHITECTURE.md, "A READ
+ * (exclusive mode)"): known-unallocated runs are answered with zeros from the
  * shared zero buffer, the rest is read from the backend with READ(16)s split
  * at its maximum transfer length, and the initiator sees one ordinary reply.
  * Unknown pages are asked about with GET LBA STATUS first (lun_query.c).

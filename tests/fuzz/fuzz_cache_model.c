@@ -1,10 +1,15 @@
 /*
  * Model-based libFuzzer target for the allocation cache as a whole: the map
- * (allocmap.c), the race rule (mutlog.c) and the READ planner (read_plan.c),
- * driven on a small simulated LUN by a fuzzer-chosen interleaving of events:
- * mutations sent / executed by the backend (in any pieces) / completed,
- * GET LBA STATUS queries sent / executed (snapshot) / answered, READs planned
- * in `exclusive` and `verify` mode, invalidations.
+ * (allocmap.c), the race rule (mutlog.c), answers applied as the daemon
+ * applies them (cache_answer.c, the shipped code) and the READ planner
+ * (read_plan.c), driven on a small simulated LUN by a fuzzer-chosen
+ * interleaving of events: mutations sent / executed by the backend (in any
+ * pieces) / completed, GET LBA STATUS queries sent / executed (snapshot) /
+ * answered (as parameter data), READs planned in `exclusive` and `verify`
+ * mode, invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
+ * "Mutations the proxy cannot bound": while blocked, a writer the log does
+ * not know may write any block; block and unblock make the LUN forget its
+ * negatives).
  *
  * The backend is a byte per block (zero or not).  Checked after every event:
  * the map equals a page-level shadow model of the allocmap.h contract,
@@ -13,8 +18,9 @@
  * every zero granule of a PARTIAL page reads zeros and no mutation in
  * flight touches it;
  * every answer extent the race rule lets through avoids each block that a
- * mutation in flight since the query was sent may have touched (and covers
- * the rest unless the ring overflowed).  Every READ plan is compared segment
+ * mutation in flight since the query was sent, or the unbounded writer, may
+ * have touched (and covers the rest unless the ring overflowed, the log was
+ * invalidated or negatives are blocked).  Every READ plan is compared segment
  * by segment with the read_plan.h contract; its zero segments read zeros now
  * and no mutation in flight touches them.
  *
@@ -27,8 +33,11 @@
 #include <string.h>
 
 #include "allocmap.h"
+#include "cache_answer.h"
 #include "mutlog.h"
 #include "read_plan.h"
+#include "scsi_bytes.h"
+#include "scsi_lba_status.h"
 
 #include "fuzz_check.h"
 #include "granule_model.h"
@@ -60,7 +69,8 @@ struct query {
     uint64_t read_lba;
     uint32_t read_blocks;
     uint8_t snap[MAX_BLOCKS];           /* the backend when the query ran */
-    uint8_t dirty[MAX_BLOCKS];          /* touched by a mutation in flight since sent */
+    uint8_t dirty[MAX_BLOCKS];          /* touched by a mutation in flight since
+                                           sent, or while negatives were blocked */
 };
 
 struct input {
@@ -80,17 +90,17 @@ static struct sim {
     struct mutlog log;
     uint8_t backend[MAX_BLOCKS];
     uint8_t inflight[MAX_BLOCKS];       /* mutations in flight touching a block */
+    unsigned blocked;                   /* negatives blocked everywhere (count) */
     enum page_state shadow[MAX_BLOCKS];
     uint16_t shadow_zeros[MAX_BLOCKS];  /* PARTIAL pages: zero granules */
     uint32_t gb, granules;              /* blocks per granule, granules per page */
     struct mut mut[MAX_MUT];
     struct query q[MAX_QUERY];
+    uint8_t answer[SCSI_GLS_ALLOC_LEN(MAX_BLOCKS)];    /* parameter data */
     struct lba_extent ans[MAX_BLOCKS];  /* filtered negatives of the answer at hand */
     struct lba_extent mapped[MAX_BLOCKS];   /* its mapped runs */
-    size_t n_ans;
-    uint8_t in_ans[MAX_BLOCKS];         /* the blocks of the READ's answer */
-    struct query *cur;                  /* the query whose answer is being filtered */
-    uint64_t desc_end, emitted_to;
+    uint8_t neg[MAX_BLOCKS];            /* the blocks it reports unallocated */
+    uint8_t in_ans[MAX_BLOCKS];         /* the blocks of the (READ's) answer */
     struct read_seg segs[MAX_SEGS], want[MAX_SEGS];
 } S;
 
@@ -156,15 +166,13 @@ static void shadow_forget_covered(uint64_t lba, uint64_t blocks)
             S.shadow[p] = PAGE_UNKNOWN;
 }
 
+/* What allocmap_learn_unallocated / _allocated do to the shadow (the map
+ * itself learns through cache_answer_apply). */
 static void shadow_learn(bool unallocated, uint64_t lba, uint64_t blocks)
 {
     uint64_t end = clip_end(lba, blocks);
     uint16_t all = (uint16_t)((1u << S.granules) - 1), z;
 
-    if (unallocated)
-        allocmap_learn_unallocated(S.map, lba, blocks);
-    else
-        allocmap_learn_allocated(S.map, lba, blocks);
     for (uint64_t p = lba / S.pb; p * S.pb < end && lba < end; p++) {
         enum page_state *sp = &S.shadow[p];
         if (!unallocated) {
@@ -206,9 +214,10 @@ static void shadow_invalidate(void)
         S.shadow[p] = PAGE_UNKNOWN;
 }
 
+/* A mutation in flight, or the writer the log cannot bound. */
 static bool inflight_touches(uint64_t b)
 {
-    return S.inflight[b] > 0;
+    return S.inflight[b] > 0 || S.blocked > 0;
 }
 
 /* The map against the shadow (unless memory is capped: then the map falls to
@@ -391,77 +400,88 @@ static void query_execute(void)
     q->state = Q_EXECUTED;
 }
 
-/* mutlog_filter's emit: checked against the query's dirty blocks, merged
- * into the answer's list of negatives. */
-static void on_emit(void *arg, uint64_t lba, uint64_t blocks)
-{
-    struct lba_extent *last = S.n_ans > 0 ? &S.ans[S.n_ans - 1] : NULL;
-
-    (void)arg;
-    CHECK(blocks > 0 && lba >= S.emitted_to && lba + blocks <= S.desc_end);
-    for (uint64_t b = S.emitted_to; b < lba; b++)
-        CHECK(S.cur->dirty[b]);         /* left out: a mutation may touch it */
-    for (uint64_t b = lba; b < lba + blocks; b++)
-        CHECK(!S.cur->dirty[b]);
-    S.emitted_to = lba + blocks;
-    if (last != NULL && last->lba + last->blocks == lba) {
-        last->blocks += blocks;
-    } else {
-        CHECK(S.n_ans < MAX_BLOCKS);
-        S.ans[S.n_ans].lba = lba;
-        S.ans[S.n_ans].blocks = blocks;
-        S.n_ans++;
-    }
-}
-
 static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
                       const struct lba_extent *ans, size_t n_ans, uint64_t *query_lba);
 
+/* One LBA status descriptor into the parameter data. */
+static void put_desc(size_t i, uint64_t lba, uint64_t blocks, uint8_t status)
+{
+    uint8_t *d = S.answer + SCSI_GLS_HDR_LEN + i * SCSI_GLS_DESC_LEN;
+
+    memset(d, 0, SCSI_GLS_DESC_LEN);
+    scsi_put_be64(d, lba);
+    scsi_put_be32(d + 8, (uint32_t)blocks);
+    d[12] = status;
+}
+
 /* The answer arrives: descriptors from the snapshot, zero runs reported as
- * deallocated or mapped as the fuzzer likes, in pieces, up to the limit. */
+ * deallocated (or anchored) or mapped as the fuzzer likes, in pieces, up to
+ * the limit.  The shipped code applies it; what it says it let through is
+ * checked against the blocks the race rule must leave out, and the shadow
+ * learns it. */
 static void query_answer(void)
 {
+    static const uint8_t mapped[] = { SCSI_PROV_MAPPED_OR_UNKNOWN, SCSI_PROV_MAPPED,
+                                      SCSI_PROV_UNKNOWN };
     struct query *q = pick_query(Q_EXECUTED);
-    bool dropped = false, expect_drop;
-    uint64_t b, run_end, len;
-    size_t n_mapped = 0;
+    uint64_t b, run_end, len, end = 0;
+    size_t n_mapped = 0, n_desc = 0;
+    struct cache_answer_result res;
+    bool expect_drop;
     uint8_t d;
 
     if (q == NULL)
         return;
-    S.cur = q;
-    S.n_ans = 0;
-    expect_drop = q->completions > S.ring_cap || q->invalidated;
+    memset(S.neg, 0, S.lun);
     for (b = q->lba; b < q->limit; b += len) {
         for (run_end = b; run_end < q->limit && q->snap[run_end] == q->snap[b]; run_end++)
             ;
         d = in_u8();
         len = (d >> 1) == 0 || (d >> 1) > run_end - b ? run_end - b : d >> 1;
         if (q->snap[b] != 0 || (d & 1) != 0) {
+            put_desc(n_desc++, b, len, mapped[b % 3]);
             S.mapped[n_mapped++] = (struct lba_extent){ b, len };
             continue;
         }
-        if (dropped)
-            continue;
-        S.emitted_to = b;
-        S.desc_end = b + len;
-        if (!mutlog_filter(&S.log, q->since, b, len, on_emit, NULL)) {
-            CHECK(S.emitted_to == b && expect_drop);
-            dropped = true;
-            continue;
-        }
-        CHECK(!expect_drop);
-        for (uint64_t k = S.emitted_to; k < S.desc_end; k++)
-            CHECK(q->dirty[k]);
+        put_desc(n_desc++, b, len, b & 1 ? SCSI_PROV_ANCHORED : SCSI_PROV_DEALLOCATED);
+        memset(S.neg + b, 1, len);
     }
-    /* As lun_apply_lba_status: the negatives first, then the mapped runs. */
-    for (size_t i = 0; i < S.n_ans; i++)
+    memset(S.answer, 0, SCSI_GLS_HDR_LEN);
+    scsi_put_be32(S.answer, (uint32_t)(4 + n_desc * SCSI_GLS_DESC_LEN));
+
+    res = cache_answer_apply(&(struct cache_answer_in){
+        .map = S.map, .log = &S.log, .lun_blocks = S.lun, .negatives_blocked = S.blocked > 0,
+        .since = q->since, .buf = S.answer, .len = SCSI_GLS_ALLOC_LEN(n_desc),
+        .asked_lba = q->lba, .out = S.ans, .out_cap = MAX_BLOCKS,
+    });
+    expect_drop = q->completions > S.ring_cap || q->invalidated || S.blocked > 0;
+    CHECK(!res.no_memory && res.err == SCSI_LBAS_OK && res.ndesc == n_desc);
+    CHECK(res.dropped_race == expect_drop && res.n_out <= MAX_BLOCKS);
+    /* Let through: ascending, reported unallocated, touched by nothing that
+     * may have written since the query was sent.  Left out: only such
+     * blocks, unless the whole answer's negatives were dropped. */
+    memset(S.in_ans, 0, S.lun);
+    for (size_t i = 0; i < res.n_out; i++) {
+        const struct lba_extent *e = &S.ans[i];
+
+        CHECK(e->blocks > 0 && e->lba >= end && e->lba + e->blocks <= q->limit);
+        end = e->lba + e->blocks;
+        for (b = e->lba; b < end; b++) {
+            CHECK(S.neg[b] && !q->dirty[b]);
+            S.in_ans[b] = 1;
+        }
+    }
+    for (b = q->lba; b < q->limit; b++)
+        CHECK(S.in_ans[b] == (S.neg[b] && !q->dirty[b] && !expect_drop));
+    /* allocmap.h's contract for what cache_answer_apply told the map: the
+     * negatives first, then the mapped runs. */
+    for (size_t i = 0; i < res.n_out; i++)
         shadow_learn(true, S.ans[i].lba, S.ans[i].blocks);
     for (size_t i = 0; i < n_mapped; i++)
         shadow_learn(false, S.mapped[i].lba, S.mapped[i].blocks);
     check_map();
     if (q->for_read)
-        plan_read(q->read_lba, q->read_blocks, false, false, S.ans, S.n_ans, NULL);
+        plan_read(q->read_lba, q->read_blocks, false, false, S.ans, res.n_out, NULL);
     q->state = Q_FREE;
 }
 
@@ -578,6 +598,37 @@ static void invalidate_event(void)
     }
 }
 
+/* Negatives blocked everywhere, or the block lifted (lun_block_negatives,
+ * lun_unblock_negatives): either way the LUN forgets its negatives
+ * (lun_forget_negatives), and while blocked no answer may teach one. */
+static void block_event(bool block)
+{
+    if (!block && S.blocked == 0)
+        return;
+    if (block)
+        S.blocked++;
+    else
+        S.blocked--;
+    mutlog_invalidate(&S.log);
+    shadow_forget_unallocated(0, S.lun);
+    for (size_t i = 0; i < MAX_QUERY; i++) {
+        S.q[i].invalidated = true;
+        if (S.blocked > 0)
+            memset(S.q[i].dirty, 1, S.lun);
+    }
+}
+
+/* While blocked: a copy offload or a mutation of unknown outcome writes
+ * anywhere, unseen by the log. */
+static void unbounded_write(void)
+{
+    uint64_t a = in_range(0, S.lun - 1), b = in_range(a + 1, S.lun);
+    uint8_t v = in_u8() & 1;
+
+    if (S.blocked > 0)
+        memset(S.backend + a, v, b - a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     memset(&S, 0, sizeof(S));
@@ -601,7 +652,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(mutlog_init(&S.log, S.ring_cap) == 0);
 
     for (int ev = 0; ev < MAX_EVENTS && S.in.n > 0; ev++) {
-        switch (in_u8() % 12) {
+        switch (in_u8() % 15) {
         case 0: case 1: mut_send(); break;
         case 2: case 3: mut_execute(); break;
         case 4: mut_complete(); break;
@@ -610,7 +661,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 7: case 8: query_answer(); break;
         case 9: read_event(false); break;
         case 10: read_event(true); break;
-        default: invalidate_event(); break;
+        case 11: invalidate_event(); break;
+        case 12: block_event(true); break;
+        case 13: block_event(false); break;
+        default: unbounded_write(); break;
         }
         check_map();
     }
