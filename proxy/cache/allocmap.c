@@ -468,11 +468,49 @@ void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t block
         learn_partial(m, lp, lba, end);
 }
 
+/* A mapped extent [lba, end) covers page `page` in part: if it is PARTIAL,
+ * the zero granules the extent touches hold data after all. */
+static void heal_partial(struct allocmap *m, uint64_t page, uint64_t lba, uint64_t end)
+{
+    if (allocmap_get(m, page) != PAGE_PARTIAL)
+        return;
+    uint64_t ps = page << m->page_shift;
+    uint64_t pe = min64(ps + m->page_blocks, m->lun_blocks);
+    unsigned granules = 1u << (m->page_shift - m->granule_shift);
+    uint16_t zeros = allocmap_partial_zeros(m, page), keep = zeros, real = 0;
+
+    for (unsigned g = 0; g < granules; g++) {
+        uint64_t gs = ps + ((uint64_t)g << m->granule_shift);
+        if (gs < pe)
+            real |= (uint16_t)(1u << g);
+        if (gs < end && gs + allocmap_granule_blocks(m) > lba)
+            keep &= (uint16_t)~(1u << g);
+    }
+    if (keep == zeros)
+        return;
+    if (!(keep & real))         /* only granules past the LUN's end are left */
+        apply(m, page, 1, STATE_BIT(PAGE_PARTIAL), PAGE_ALLOCATED, PAGE_UNKNOWN);
+    else
+        set_partial(m, page, keep);
+}
+
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
 {
-    uint64_t first, count;
-    if (touched(m, lba, blocks, &first, &count))
-        apply(m, first, count, STATE_BIT(PAGE_UNKNOWN), PAGE_ALLOCATED, FALL_SKIP);
+    uint64_t first, count, cf, cc;
+    if (!touched(m, lba, blocks, &first, &count))
+        return;
+    apply(m, first, count, STATE_BIT(PAGE_UNKNOWN), PAGE_ALLOCATED, FALL_SKIP);
+    /* Heal what was missed: a block the SAN maps is no zero.  Within one
+     * answer this changes nothing (its negatives, applied first, and its
+     * mapped extents do not overlap); across answers it is always safe.
+     * Short of memory a chunk becomes UNKNOWN, safe too. */
+    apply(m, first, count, STATE_BIT(PAGE_UNALLOCATED), PAGE_ALLOCATED, PAGE_UNKNOWN);
+    if (covered(m, lba, blocks, &cf, &cc))
+        apply(m, cf, cc, STATE_BIT(PAGE_PARTIAL), PAGE_ALLOCATED, PAGE_UNKNOWN);
+    uint64_t end = lba + min64(blocks, m->lun_blocks - lba);
+    heal_partial(m, first, lba, end);
+    if (count > 1)
+        heal_partial(m, first + count - 1, lba, end);
 }
 
 void allocmap_invalidate(struct allocmap *m)

@@ -89,7 +89,10 @@ void allocmap_forget_covered(struct allocmap *m, uint64_t lba, uint64_t blocks);
  * unallocated extents before its mapped ones, which would otherwise make
  * its mixed pages ALLOCATED first. */
 void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
-/* Mapped extents of an answer: UNKNOWN pages it touches become ALLOCATED. */
+/* Mapped extents of an answer: UNKNOWN and UNALLOCATED pages it touches
+ * become ALLOCATED, and so do PARTIAL pages it covers; a PARTIAL page it
+ * covers in part loses the zero granules it touches (ALLOCATED when none
+ * is left).  Always safe: it heals a negative a missed write left. */
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
 /* Everything back to UNKNOWN (unit attention, reset, session loss, a

@@ -176,8 +176,9 @@ static void shadow_learn(bool unallocated, uint64_t lba, uint64_t blocks)
     for (uint64_t p = lba / S.pb; p * S.pb < end && lba < end; p++) {
         enum page_state *sp = &S.shadow[p];
         if (!unallocated) {
-            if (*sp == PAGE_UNKNOWN && page_touched(p, lba, end))
-                *sp = PAGE_ALLOCATED;
+            if (page_touched(p, lba, end))
+                *sp = model_learn_allocated(*sp, &S.shadow_zeros[p], p * S.pb, page_end(p),
+                                            S.gb, S.granules, lba, end);
             continue;
         }
         if (*sp != PAGE_UNKNOWN && *sp != PAGE_PARTIAL)

@@ -103,6 +103,20 @@ static void model_learn_unallocated(struct world *w, uint64_t lba, uint64_t len)
     }
 }
 
+/* Learning a mapped extent (allocmap_learn_allocated). */
+static void model_learn_mapped(struct world *w, uint64_t lba, uint64_t len)
+{
+    if (w->model == NULL || lba >= w->lun || len == 0)
+        return;
+    uint64_t end = len > w->lun - lba ? w->lun : lba + len;
+    for (uint64_t p = lba / w->pb; p <= (end - 1) / w->pb; p++) {
+        uint64_t ps = p * w->pb, pe = ps + w->pb > w->lun ? w->lun : ps + w->pb;
+        w->model[p] = (uint8_t)model_learn_allocated((enum page_state)w->model[p],
+                                                     &w->model_zeros[p], ps, pe, w->gb,
+                                                     w->granules, lba, end);
+    }
+}
+
 /* allocmap.c's layout: a detailed chunk costs 32 bytes of header plus 2
  * bits per page in 64-bit words, and its PARTIAL pages 4 bytes each (the
  * array grows by doubling and shrinks only when empty); a uniform chunk
@@ -261,7 +275,7 @@ static void run(struct world *w, struct input *in)
             case 2: case 5: allocmap_learn_unallocated(w->map, lba, len);
                     model_learn_unallocated(w, lba, len); break;
             case 3: allocmap_learn_allocated(w->map, lba, len);
-                    model_apply(w, lba, len, false, U, PAGE_ALLOCATED); break;
+                    model_learn_mapped(w, lba, len); break;
             case 4: allocmap_forget_unallocated(w->map, lba, len);
                     model_apply(w, lba, len, false, Z | P, PAGE_UNKNOWN); break;
             case 6: allocmap_invalidate(w->map);

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "allocmap.h"
+
 static inline uint16_t model_granules_covered(uint64_t ps, uint64_t pe, uint32_t gb,
                                               uint32_t granules, uint64_t lba, uint64_t end)
 {
@@ -21,6 +23,48 @@ static inline uint16_t model_granules_covered(uint64_t ps, uint64_t pe, uint32_t
             real |= (uint16_t)(1u << g);
     }
     return real ? real | past : 0;
+}
+
+/* The granules of the page [ps, pe) inside the LUN (real), and those of them
+ * the range [lba, end) touches even in part: what a mapped extent heals. */
+static inline uint16_t model_granules_real(uint64_t ps, uint64_t pe, uint32_t gb,
+                                           uint32_t granules)
+{
+    uint16_t real = 0;
+
+    for (uint32_t g = 0; g < granules; g++)
+        if (ps + (uint64_t)g * gb < pe)
+            real |= (uint16_t)(1u << g);
+    return real;
+}
+
+static inline uint16_t model_granules_touched(uint64_t ps, uint64_t pe, uint32_t gb,
+                                              uint32_t granules, uint64_t lba, uint64_t end)
+{
+    uint16_t hit = 0;
+
+    for (uint32_t g = 0; g < granules; g++) {
+        uint64_t gs = ps + (uint64_t)g * gb;
+        if (gs < pe && gs < end && gs + gb > lba)
+            hit |= (uint16_t)(1u << g);
+    }
+    return hit;
+}
+
+/* A mapped extent [lba, end) touches a page in state s with zero granules
+ * *z (allocmap_learn_allocated); returns its new state: UNKNOWN and
+ * UNALLOCATED become ALLOCATED; a PARTIAL page loses the zero granules
+ * touched, ALLOCATED when no real one is left. */
+static inline enum page_state model_learn_allocated(enum page_state s, uint16_t *z, uint64_t ps,
+                                                    uint64_t pe, uint32_t gb, uint32_t granules,
+                                                    uint64_t lba, uint64_t end)
+{
+    if (s == PAGE_UNKNOWN || s == PAGE_UNALLOCATED)
+        return PAGE_ALLOCATED;
+    if (s != PAGE_PARTIAL)
+        return s;
+    *z &= (uint16_t)~model_granules_touched(ps, pe, gb, granules, lba, end);
+    return *z & model_granules_real(ps, pe, gb, granules) ? PAGE_PARTIAL : PAGE_ALLOCATED;
 }
 
 #endif
