@@ -190,6 +190,7 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe)
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
     if (reprobe && l->coherence != CONF_COHERENCE_OFF) {
+        l->probe_gen++;         /* a probe in flight learns old facts: void */
         allocmap_free(l->map);
         l->map = NULL;
         l->state = LUN_UNPROBED;
@@ -223,6 +224,7 @@ struct probe {
     struct lun *lun;
     struct conn *conn;
     uint32_t lun_no;            /* the LUN's number on conn's backend session */
+    uint32_t gen;               /* lun->probe_gen when it started */
     enum probe_step step;
     struct scsi_capacity cap;
     struct scsi_block_limits bl;
@@ -303,13 +305,21 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
 
     (void)iscsi;
     if (status == SCSI_STATUS_CANCELLED || pr->conn->state == CONN_CLOSING) {
-        l->state = LUN_UNPROBED;        /* the next session asks again */
+        if (pr->gen == l->probe_gen)
+            l->state = LUN_UNPROBED;    /* the next session asks again */
         scsi_free_scsi_task(st);
         probe_end(pr);
         return;
     }
-    if (lun_absorb_unit_attention(l, pr->conn, pr->lun_no, status, st) &&
-        ++l->probe_retries <= PROBE_MAX_RETRIES) {
+    bool ua = lun_absorb_unit_attention(l, pr->conn, pr->lun_no, status, st);
+    if (pr->gen != l->probe_gen) {
+        /* The facts changed while it ran (lun_invalidate): its answers are
+         * old, and a probe of its own asks again (one map, never two). */
+        scsi_free_scsi_task(st);
+        probe_end(pr);
+        return;
+    }
+    if (ua && ++l->probe_retries <= PROBE_MAX_RETRIES) {
         scsi_free_scsi_task(st);
         probe_send(pr);                 /* the condition is stashed for the initiator */
         return;
@@ -377,6 +387,7 @@ void lun_probe(struct lun *l, struct conn *c, uint32_t lun_no)
     pr->lun = l;
     pr->conn = c;
     pr->lun_no = lun_no;
+    pr->gen = ++l->probe_gen;
     lun_ref(l);
     l->state = LUN_PROBING;
     l->why = "probing";

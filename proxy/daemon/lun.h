@@ -99,6 +99,7 @@ struct lun {
     struct event *send_ev;          /* sends the collecting one */
     TAILQ_HEAD(, task) probe_waiters; /* READs that arrived while probing */
     unsigned probe_retries;
+    uint32_t probe_gen;             /* the probe in flight; bumped when facts change */
     struct lun_counters n;
     struct lun_latency latency;     /* commands sent to the backend for this LUN */
     struct scsi_resv resv;          /* a READ-blocking reservation may be held */
