@@ -311,7 +311,7 @@ void allocmap_set_detail_limit(struct allocmap *m, size_t bytes)
 
 size_t allocmap_detail_share(uint64_t limit, uint64_t fixed, size_t maps)
 {
-    uint64_t share = limit > fixed ? (limit - fixed) / maps : 0;
+    uint64_t share = limit > fixed && maps ? (limit - fixed) / maps : 0;
     return share < SIZE_MAX ? (size_t)share : SIZE_MAX;
 }
 
