@@ -414,6 +414,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     c->nop_ttt = ISCSI_RESERVED_TAG;
     c->next_ttt = 1;
     TAILQ_INIT(&c->tasks);
+    TAILQ_INIT(&c->verify_waiters);
     nexus_map_init(&c->luns, CONN_MAX_VERIFIED_LUNS);
     order_gate_init(&c->order);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);

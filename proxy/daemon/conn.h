@@ -64,6 +64,7 @@ enum task_state {
 enum read_state {
     READ_NOT_PLANNED,       /* not planned: any other command, or sent whole */
     READ_PLANNING,          /* being planned on this call stack, never between events */
+    READ_WAIT_VERIFY,       /* on conn->verify_waiters until the session verified its LUN */
     READ_WAIT_PROBE,        /* on lun->probe_waiters until the LUN's facts are known */
     READ_WAIT_QUERY,        /* on t->query's waiters until its GET LBA STATUS is answered */
     READ_PARTS_OUT,         /* READ(16) parts at the backend, none failed so far */
@@ -112,7 +113,7 @@ struct task {
     /* A planned READ (task_read.c). */
     enum read_state read_state;
     struct qq_waiter query;         /* READ_WAIT_QUERY: on a query's waiters */
-    TAILQ_ENTRY(task) query_link;   /* READ_WAIT_PROBE: on lun->probe_waiters */
+    TAILQ_ENTRY(task) query_link;   /* READ_WAIT_PROBE, READ_WAIT_VERIFY: on that list */
     unsigned queries_waited;
     struct read_seg *segs;
     size_t n_segs;
@@ -162,6 +163,7 @@ struct conn {
 
     /* tasks and memory budget */
     struct task_list tasks;
+    struct task_list verify_waiters;    /* READs waiting for lun_verify's answer */
     unsigned n_tasks;
     struct order_gate order;        /* task attributes (task_order.c) */
     struct event *order_ev;         /* starts tasks the order released */
@@ -330,6 +332,9 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n);
 /* The READ's next state; the transition is checked against the table in
  * task_read.c. */
 void task_read_set_state(struct task *t, enum read_state s);
+/* The session's verification of t's LUN number is over (t waited for it in
+ * READ_WAIT_VERIFY): plan it with the object it named, or send it whole. */
+void task_read_verified(struct task *t);
 /* A planned READ (read_state not READ_NOT_PLANNED) is aborted. */
 void task_read_abort(struct task *t);
 void task_read_release(struct task *t);

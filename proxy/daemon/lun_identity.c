@@ -105,6 +105,24 @@ static void lun_bind(struct conn *c, struct nexus_lu *e, const uint8_t *buf, siz
         lun_probe(l, c, e->lun_no);
 }
 
+/* The READs waiting for the verification of lun_no go on, unless a newer
+ * verification of it is in flight (its answer wakes them). */
+static void verify_wake(struct conn *c, uint32_t lun_no)
+{
+    const struct nexus_lu *e = nexus_map_find(&c->luns, lun_no);
+    struct task *t, *next;
+
+    if (e && e->state == NEXUS_LU_VERIFYING)
+        return;
+    for (t = TAILQ_FIRST(&c->verify_waiters); t; t = next) {
+        next = TAILQ_NEXT(t, query_link);
+        if (t->lun_no != lun_no)
+            continue;
+        TAILQ_REMOVE(&c->verify_waiters, t, query_link);
+        task_read_verified(t);
+    }
+}
+
 static void verify_done(struct iscsi_context *iscsi, int status, void *data, void *arg)
 {
     struct verify *v = arg;
@@ -121,6 +139,7 @@ static void verify_done(struct iscsi_context *iscsi, int status, void *data, voi
         else if (e)
             lun_bind(c, e, status == SCSI_STATUS_GOOD ? st->datain.data : NULL,
                      st->datain.size > 0 ? (size_t)st->datain.size : 0);
+        verify_wake(c, v->lun_no);
     }
     scsi_free_scsi_task(st);
     free(v);

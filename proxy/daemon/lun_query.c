@@ -269,6 +269,8 @@ void lun_query_forget(struct task *t)
 {
     if (t->read_state == READ_WAIT_PROBE)
         TAILQ_REMOVE(&t->lun->probe_waiters, t, query_link);
+    else if (t->read_state == READ_WAIT_VERIFY)
+        TAILQ_REMOVE(&t->conn->verify_waiters, t, query_link);
     else if (t->read_state == READ_WAIT_QUERY)
         query_queue_forget(&t->query);
 }

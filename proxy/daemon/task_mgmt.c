@@ -103,7 +103,8 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
             return RX_DONE;
         }
         if (ref->state == TASK_WAIT_DATA || ref->state == TASK_HELD ||
-            ref->read_state == READ_WAIT_PROBE || ref->read_state == READ_WAIT_QUERY) {
+            ref->read_state == READ_WAIT_VERIFY || ref->read_state == READ_WAIT_PROBE ||
+            ref->read_state == READ_WAIT_QUERY) {
             /* nothing of it at the backend */
             task_abort(ref);
             tmf_respond(c, h->itt, TMF_COMPLETE);

@@ -31,7 +31,9 @@ struct read_part {
  * (lun_query_forget) and frees the parts. */
 #define READ_TO(s) (1u << (s))
 static const unsigned read_next[] = {
-    [READ_NOT_PLANNED]   = READ_TO(READ_PLANNING) | READ_TO(READ_WAIT_PROBE),
+    [READ_NOT_PLANNED]   = READ_TO(READ_PLANNING) | READ_TO(READ_WAIT_PROBE) |
+                           READ_TO(READ_WAIT_VERIFY),
+    [READ_WAIT_VERIFY]   = READ_TO(READ_NOT_PLANNED),
     [READ_PLANNING]      = READ_TO(READ_PLANNING) | READ_TO(READ_WAIT_QUERY) |
                            READ_TO(READ_PARTS_OUT) | READ_TO(READ_NOT_PLANNED),
     [READ_WAIT_PROBE]    = READ_TO(READ_PLANNING),
@@ -91,9 +93,21 @@ bool task_read_start(struct task *t)
 {
     struct lun *l = t->lun;
     const struct scsi_cdb_info *ci = &t->ci;
+    struct conn *c = t->conn;
 
-    if (!l || !t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
+    if (!t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
         return false;
+    if (!l) {
+        /* The session is verifying this LUN number: wait for its answer
+         * (one round trip) rather than send READs past the cache. */
+        const struct nexus_lu *e = nexus_map_find(&c->luns, t->lun_no);
+        if (!e || e->state != NEXUS_LU_VERIFYING)
+            return false;
+        t->state = TASK_AT_BACKEND;
+        task_read_set_state(t, READ_WAIT_VERIFY);
+        TAILQ_INSERT_TAIL(&c->verify_waiters, t, query_link);
+        return true;
+    }
     if ((l->state != LUN_PROBING && !task_read_plannable(t)) ||
         lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_OFF) {
         count_passthrough(t);
@@ -269,6 +283,16 @@ static void task_read_execute(struct task *t)
     }
     if (t->parts_pending == 0)
         task_read_parts_done(t);
+}
+
+void task_read_verified(struct task *t)
+{
+    task_read_set_state(t, READ_NOT_PLANNED);
+    t->lun = lun_of_session(t->conn, t->lun_no);
+    if (t->lun)
+        lun_ref(t->lun);
+    if (!task_read_start(t))
+        task_submit(t);
 }
 
 void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
