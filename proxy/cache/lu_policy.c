@@ -84,9 +84,3 @@ bool lu_policy_query_refusal_is_stale_capacity(uint8_t asc)
 {
     return asc == 0x21;     /* LOGICAL BLOCK ADDRESS OUT OF RANGE (SPC-5 table F.1) */
 }
-
-enum conf_coherence lu_policy_coherence_after_reload(enum conf_coherence wanted,
-                                                     bool verify_forced)
-{
-    return verify_forced && wanted == CONF_COHERENCE_EXCLUSIVE ? CONF_COHERENCE_VERIFY : wanted;
-}

@@ -4,7 +4,7 @@
  * "Unit attentions the proxy consumes", "Identity per I_T nexus"): whether
  * zeros may be served and with which page and split size, what a unit
  * attention or a refused GET LBA STATUS does to the cache and to the
- * session's verified LUN numbers, and which coherence a shared LU keeps.
+ * session's verified LUN numbers (the rules between objects: lu_key.h).
  * Pure: plain inputs (parsed SCSI data, classes), decisions out; the daemon
  * (proxy/daemon/lun*.c) logs, counts and does the I/O.
  */
@@ -55,10 +55,5 @@ unsigned lu_policy_unit_attention(enum scsi_ua_reason r, bool first_nexus_notice
  * true when the capacity the proxy knows is stale (probe again), false when
  * the command is not supported (pass-through). */
 bool lu_policy_query_refusal_is_stale_capacity(uint8_t asc);
-
-/* The coherence a shared LU keeps when a reload gives it `wanted`: a verify
- * another target forced stays. */
-enum conf_coherence lu_policy_coherence_after_reload(enum conf_coherence wanted,
-                                                     bool verify_forced);
 
 #endif

@@ -34,6 +34,7 @@
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_copy.h"
+#include "ua_stash.h"
 
 struct proxy;
 struct backend;
@@ -124,14 +125,6 @@ struct task {
 };
 TAILQ_HEAD(task_list, task);
 
-/* A unit attention a command of the proxy's own consumed, kept for the
- * initiator's next command to that LUN (SenseLength + sense bytes). */
-struct stashed_ua {
-    uint32_t lun;
-    uint16_t len;
-    uint8_t seg[2 + 252];
-};
-#define CONN_MAX_STASHED_UA 4
 struct running_copy {
     uint32_t list_id;
     bool lid4;
@@ -185,11 +178,8 @@ struct conn {
     struct running_copy running_copies[CONN_MAX_RUNNING_COPIES];
     unsigned n_running_copies;
 
-    struct stashed_ua stashed_ua[CONN_MAX_STASHED_UA];
-    unsigned n_stashed_ua;
-    /* LUNs whose reset unit attention for this new I_T nexus was seen */
-    uint32_t nexus_notice_seen[8];
-    unsigned n_nexus_notice_seen;
+    /* unit attentions the proxy's own commands consumed (ua_stash.h) */
+    struct ua_stash ua;
 
     /* data digest of the PDU being queued (conn_send_begin ... end) */
     uint32_t tx_crc;
@@ -268,9 +258,6 @@ struct task *task_find(struct conn *c, uint32_t itt);
 /* End a task without a response (TMF abort, connection teardown). */
 void task_abort(struct task *t);
 void task_free_all(struct conn *c);
-/* True the first time this session's backend reports a reset-class unit
- * attention for lun: the notice every new I_T nexus gets. */
-bool conn_first_nexus_notice(struct conn *c, uint32_t lun);
 /* Keep a unit attention for the initiator's next command to lun. */
 void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len);
 /* Send the command to the backend whole, as the initiator sent it. */

@@ -41,7 +41,7 @@ static bool lun_is_of(const struct lun *l, const struct conf_target *target)
 }
 
 struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
-                    const char *backend_addr, const struct scsi_devid *identity)
+                    const struct lu_key *key)
 {
     lun_reclaim(p);
     struct lun *l = calloc(1, sizeof(*l));
@@ -54,9 +54,8 @@ struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t 
     l->proxy = p;
     l->target = target;
     l->number = number;
-    l->identity = *identity;
-    snprintf(l->backend_addr, sizeof(l->backend_addr), "%s", backend_addr);
-    l->coherence = target->coherence;
+    l->key = *key;
+    l->coherence.mode = target->coherence;
     l->state = target->coherence == CONF_COHERENCE_OFF ? LUN_PASSTHROUGH : LUN_UNPROBED;
     l->why = target->coherence == CONF_COHERENCE_OFF ? "coherence = off" : "not probed yet";
     TAILQ_INIT(&l->probe_waiters);
@@ -167,15 +166,12 @@ void lun_free_all(struct proxy *p)
 
 void lun_retarget(struct lun *l, const struct conf_target *target)
 {
-    /* A verify another target set stays: that target may still use it. */
-    enum conf_coherence coherence = lu_policy_coherence_after_reload(target->coherence,
-                                                                     l->verify_forced);
-    bool same_cache = l->coherence == coherence && l->target->page_size == target->page_size;
+    bool page_changed = l->target->page_size != target->page_size;
+    bool mode_changed = lu_coherence_reload(&l->coherence, target->coherence);
 
     l->target = target;
-    if (same_cache)
+    if (!page_changed && !mode_changed)
         return;
-    l->coherence = coherence;
     if (l->state == LUN_ZERO_SERVING) {
         lun_invalidate(l, "coherence or page size changed", true);
     } else if (l->state == LUN_PASSTHROUGH) {
@@ -189,7 +185,7 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe)
     /* Answers to queries sent before this apply no negatives after it. */
     mutlog_invalidate(&l->log);
     l->n.invalidations++;
-    if (reprobe && l->coherence != CONF_COHERENCE_OFF) {
+    if (reprobe && l->coherence.mode != CONF_COHERENCE_OFF) {
         l->probe_gen++;         /* a probe in flight learns old facts: void */
         allocmap_free(l->map);
         l->map = NULL;
@@ -264,7 +260,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     struct lun *l = pr->lun;
     struct lu_geometry g;
 
-    if (!passthrough_why && l->coherence == CONF_COHERENCE_OFF)
+    if (!passthrough_why && l->coherence.mode == CONF_COHERENCE_OFF)
         passthrough_why = "coherence = off";    /* a reload turned it off meanwhile */
     if (!passthrough_why)
         passthrough_why = lu_policy_geometry(&pr->cap, &pr->bl, &pr->lbp, l->target->page_size,
@@ -293,7 +289,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     log_info("target %s LUN %u: zero-serving on, %llu blocks of %u bytes, page %u blocks, "
              "backend reads split at %u blocks, coherence %s", l->target->name, l->number,
              (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
-             l->max_xfer_blocks, conf_coherence_name(l->coherence));
+             l->max_xfer_blocks, conf_coherence_name(l->coherence.mode));
     probe_end(pr);
 }
 
@@ -409,7 +405,7 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_
         scsi_sense_parse(st->datain.data + 2, sense_len, &si) < 0)
         return SCSI_UA_NONE;
     enum scsi_ua_reason r = scsi_ua_classify(&si);
-    bool first = r == SCSI_UA_RESET && conn_first_nexus_notice(c, lun_no);
+    bool first = r == SCSI_UA_RESET && ua_stash_first_nexus_notice(&c->ua, lun_no);
     unsigned act = lu_policy_unit_attention(r, first);
     if (first)
         log_debug("%s: LUN %u: new I_T nexus notice (%02xh/%02xh)", c->peer, lun_no, si.asc,

@@ -21,6 +21,7 @@
 #include "allocmap.h"
 #include "clock.h"
 #include "conf.h"
+#include "lu_key.h"
 #include "mutlog.h"
 #include "query_queue.h"
 #include "scsi_capacity.h"
@@ -75,13 +76,10 @@ struct lun {
     uint32_t number;                /* its LUN number there (labels) */
     enum lun_state state;
     const char *why;                /* why not zero-serving (static text) */
-    enum conf_coherence coherence;  /* the least trusting of the targets
-                                       that used the object, `off` aside */
-    bool verify_forced;             /* another target's `verify` set it */
+    struct lu_coherence coherence;  /* across the targets that use it (lu_key.h) */
 
     /* identity (lun_identity.c) */
-    struct scsi_devid identity;
-    char backend_addr[64];          /* address:port its sessions are connected to */
+    struct lu_key key;              /* backend address, target name, designator */
     unsigned refs;                  /* sessions bound to it, tasks and probes using it */
     uint64_t last_used_us;          /* when refs last dropped to 0 */
 
@@ -109,10 +107,10 @@ TAILQ_HEAD(lun_list, lun);
 /* The object of the logical unit with this key; created (not probed yet)
  * when new, for `target` where it is LUN `number`.  NULL only on OOM. */
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number,
-                    const char *backend_addr, const struct scsi_devid *identity);
+                    const struct lu_key *key);
 /* Make a new object (lun_get is the way in). */
 struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
-                    const char *backend_addr, const struct scsi_devid *identity);
+                    const struct lu_key *key);
 /* References: a session bound to it, a task or a probe using it. */
 void lun_ref(struct lun *l);
 void lun_unref(struct lun *l);
@@ -175,7 +173,7 @@ static inline bool lun_zero_serving(const struct lun *l)
 static inline enum conf_coherence lun_coherence_for(const struct lun *l,
                                                     const struct conf_target *t)
 {
-    return t->coherence == CONF_COHERENCE_OFF ? CONF_COHERENCE_OFF : l->coherence;
+    return t->coherence == CONF_COHERENCE_OFF ? CONF_COHERENCE_OFF : l->coherence.mode;
 }
 
 /* ---- identity (lun_identity.c) ------------------------------------------- */

@@ -32,42 +32,31 @@
 
 /* ---- objects by key ------------------------------------------------------ */
 
-static bool same_key(const struct lun *l, const char *addr, const char *backend_target,
-                     const struct scsi_devid *id)
-{
-    return scsi_devid_equal(&l->identity, id) && !strcmp(l->backend_addr, addr) &&
-           !strcmp(l->target->backend_target, backend_target);
-}
-
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number,
-                    const char *backend_addr, const struct scsi_devid *identity)
+                    const struct lu_key *key)
 {
     struct lun *l;
 
     TAILQ_FOREACH(l, &p->luns, link) {
-        if (!same_key(l, backend_addr, target->backend_target, identity))
+        if (!lu_key_equal(&l->key, key))
             continue;
-        if (l->coherence == CONF_COHERENCE_OFF && target->coherence != CONF_COHERENCE_OFF) {
-            /* Made by an `off` target, so it holds no cache: this target's
-             * coherence and page size make it one (probed on first use). */
+        switch (lu_coherence_join(&l->coherence, target->coherence)) {
+        case LU_JOIN_ADOPT:
             l->target = target;
             l->number = number;
-            l->coherence = target->coherence;
             l->state = LUN_UNPROBED;
             l->why = "not probed yet";
-        }
-        if (target->coherence == CONF_COHERENCE_VERIFY &&
-            l->coherence == CONF_COHERENCE_EXCLUSIVE) {
-            /* Another target reaches this LU: a verify target means someone
-             * may write around the proxy, so nobody trusts UNALLOCATED. */
-            l->coherence = CONF_COHERENCE_VERIFY;
-            l->verify_forced = true;
+            break;
+        case LU_JOIN_FORCE_VERIFY:
             log_info("target %s LUN %u: coherence verify (target %s says so)",
                      l->target->name, l->number, target->name);
+            break;
+        case LU_JOIN_KEEP:
+            break;
         }
         return l;
     }
-    return lun_new(p, target, number, backend_addr, identity);
+    return lun_new(p, target, number, key);
 }
 
 /* ---- verification on a session ----------------------------------------- */
@@ -81,8 +70,11 @@ struct verify {
 static void lun_bind(struct conn *c, struct nexus_lu *e, const uint8_t *buf, size_t len)
 {
     struct scsi_devid id;
+    struct lu_key key;
     int rc = buf ? scsi_devid_parse(buf, len, &id) : -1;
 
+    if (rc == 1 && lu_key_set(&key, c->backend_addr, c->target->backend_target, &id) < 0)
+        rc = 0;
     if (rc != 1) {
         e->state = NEXUS_LU_UNIDENTIFIED;
         log_info("%s: target %s LUN %u: %s: pass-through on this session", c->peer,
@@ -90,7 +82,7 @@ static void lun_bind(struct conn *c, struct nexus_lu *e, const uint8_t *buf, siz
                  : "no Device Identification VPD page");
         return;
     }
-    struct lun *l = lun_get(c->proxy, c->target, e->lun_no, c->backend_addr, &id);
+    struct lun *l = lun_get(c->proxy, c->target, e->lun_no, &key);
     if (!l) {
         e->state = NEXUS_LU_UNIDENTIFIED;
         return;
@@ -204,9 +196,7 @@ static void cross_invalidate(struct proxy *p, struct lun *l, bool everyone, cons
     struct lun *x;
 
     TAILQ_FOREACH(x, &p->luns, link) {
-        if (x == l || !x->map)
-            continue;
-        if (!everyone && l && !scsi_devid_equal(&l->identity, &x->identity))
+        if (x == l || !x->map || !lu_key_mutation_reaches(l ? &l->key : NULL, &x->key, everyone))
             continue;
         lun_forget_negatives(x);        /* quietly: this runs for writes */
         log_debug("target %s LUN %u: negatives forgotten (%s)", x->target->name, x->number, why);

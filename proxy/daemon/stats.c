@@ -102,7 +102,7 @@ static const char *lu_label(const struct lun *l)
 {
     static char text[SCSI_DEVID_TEXT_MAX];
 
-    scsi_devid_text(&l->identity, text, sizeof(text));
+    scsi_devid_text(&l->key.id, text, sizeof(text));
     return text;
 }
 
@@ -253,12 +253,12 @@ static json_t *lun_json(const struct lun *l)
                         json_real((double)l->latency.sum_us / 1e6));
     json_t *o = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o}", "target", l->target->name,
                           "lun", (json_int_t)l->number, "state", lun_state_name(l),
-                          "reason", l->why, "coherence", conf_coherence_name(l->coherence),
+                          "reason", l->why, "coherence", conf_coherence_name(l->coherence.mode),
                           "counters", counters);
     /* One cache per logical unit: its VPD 83h designator, the backend it
      * was read from, and how many sessions, tasks and probes use it. */
     json_object_set_new(o, "identity", json_string(lu_label(l)));
-    json_object_set_new(o, "backend_address", json_string(l->backend_addr));
+    json_object_set_new(o, "backend_address", json_string(l->key.backend_addr));
     json_object_set_new(o, "users", json_integer((json_int_t)l->refs));
     if (l->map) {
         struct allocmap_stats st;

@@ -87,52 +87,24 @@ static void respond_check_condition(struct conn *c, const struct iscsi_pdu_hdr *
                        edtl, seg, (uint32_t)(2 + n), 0);
 }
 
-bool conn_first_nexus_notice(struct conn *c, uint32_t lun)
-{
-    for (unsigned i = 0; i < c->n_nexus_notice_seen; i++) {
-        if (c->nexus_notice_seen[i] == lun)
-            return false;
-    }
-    if (c->n_nexus_notice_seen == sizeof(c->nexus_notice_seen) / sizeof(c->nexus_notice_seen[0]))
-        return false;
-    c->nexus_notice_seen[c->n_nexus_notice_seen++] = lun;
-    return true;
-}
-
 void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len)
 {
-    if (len < 2 || len > sizeof(c->stashed_ua[0].seg) || c->n_stashed_ua == CONN_MAX_STASHED_UA) {
+    if (ua_stash_put(&c->ua, lun, seg, len) < 0)
         log_warn("%s: unit attention for LUN %u consumed by the proxy could not be kept",
                  c->peer, lun);
-        return;
-    }
-    struct stashed_ua *ua = &c->stashed_ua[c->n_stashed_ua++];
-    ua->lun = lun;
-    ua->len = (uint16_t)len;
-    memcpy(ua->seg, seg, len);
 }
 
-/* SAM-5 5.14: INQUIRY, REPORT LUNS and REQUEST SENSE do not report a pending
- * unit attention; any other command does, once. */
 bool task_report_stashed_unit_attention(struct conn *c, const struct iscsi_pdu_hdr *cmd,
                                         uint32_t lun)
 {
-    uint8_t op = cmd->u.scsi_cmd.cdb[0];
+    struct ua_stashed ua;
 
-    if (c->n_stashed_ua == 0 || op == 0x12 || op == 0xa0 || op == 0x03)
+    if (!ua_stash_take(&c->ua, lun, cmd->u.scsi_cmd.cdb[0], &ua))
         return false;
-    for (unsigned i = 0; i < c->n_stashed_ua; i++) {
-        struct stashed_ua *ua = &c->stashed_ua[i];
-        if (ua->lun != lun)
-            continue;
-        uint32_t edtl = cmd->u.scsi_cmd.edtl;
-        send_scsi_response(c, cmd->itt, SCSI_ST_CHECK_CONDITION,
-                           edtl ? ISCSI_FLAG_RSP_UNDER : 0, edtl, ua->seg, ua->len, 0);
-        c->n_stashed_ua--;
-        memmove(ua, ua + 1, (c->n_stashed_ua - i) * sizeof(*ua));
-        return true;
-    }
-    return false;
+    uint32_t edtl = cmd->u.scsi_cmd.edtl;
+    send_scsi_response(c, cmd->itt, SCSI_ST_CHECK_CONDITION, edtl ? ISCSI_FLAG_RSP_UNDER : 0,
+                       edtl, ua.seg, ua.len, 0);
+    return true;
 }
 
 /* Data-In PDUs of at most the initiator's MaxRecvDataSegmentLength, F at the

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cache_mutation.h"
+#include "lu_key.h"
 #include "lu_policy.h"
 
 #define LUN_BLOCKS 4096u        /* 2 MiB of 512-byte blocks */
@@ -120,16 +121,32 @@ static void test_mutation_marks_and_unmap(void **state)
     allocmap_free(map);
 }
 
-/* Case 5: a reload keeps a verify another target forced. */
+/* Case 5: a verify target lowers an exclusive object that an exclusive
+ * target made, and a reload of that target to exclusive (the file unchanged)
+ * keeps the verify: the other target may still write around the proxy. */
 static void test_coherence_after_reload(void **state)
 {
+    struct lu_coherence c = { .mode = CONF_COHERENCE_EXCLUSIVE };
+
     (void)state;
-    assert_int_equal(lu_policy_coherence_after_reload(CONF_COHERENCE_EXCLUSIVE, true),
-                     CONF_COHERENCE_VERIFY);
-    assert_int_equal(lu_policy_coherence_after_reload(CONF_COHERENCE_EXCLUSIVE, false),
-                     CONF_COHERENCE_EXCLUSIVE);
-    assert_int_equal(lu_policy_coherence_after_reload(CONF_COHERENCE_OFF, true),
-                     CONF_COHERENCE_OFF);
+    assert_int_equal(lu_coherence_join(&c, CONF_COHERENCE_EXCLUSIVE), LU_JOIN_KEEP);
+    assert_int_equal(lu_coherence_join(&c, CONF_COHERENCE_VERIFY), LU_JOIN_FORCE_VERIFY);
+    assert_int_equal(c.mode, CONF_COHERENCE_VERIFY);
+    assert_false(lu_coherence_reload(&c, CONF_COHERENCE_EXCLUSIVE));
+    assert_int_equal(c.mode, CONF_COHERENCE_VERIFY);
+    assert_true(lu_coherence_reload(&c, CONF_COHERENCE_OFF));
+    assert_int_equal(c.mode, CONF_COHERENCE_OFF);
+
+    /* Without a forced verify, a reload to exclusive is obeyed. */
+    struct lu_coherence d = { .mode = CONF_COHERENCE_VERIFY };
+    assert_true(lu_coherence_reload(&d, CONF_COHERENCE_EXCLUSIVE));
+    assert_int_equal(d.mode, CONF_COHERENCE_EXCLUSIVE);
+
+    /* An object an `off` target made holds no cache: the next target adopts it. */
+    struct lu_coherence o = { .mode = CONF_COHERENCE_OFF };
+    assert_int_equal(lu_coherence_join(&o, CONF_COHERENCE_EXCLUSIVE), LU_JOIN_ADOPT);
+    assert_int_equal(o.mode, CONF_COHERENCE_EXCLUSIVE);
+    assert_int_equal(lu_coherence_join(&o, CONF_COHERENCE_OFF), LU_JOIN_KEEP);
 }
 
 static struct scsi_capacity thin_capacity(uint32_t block_len)
