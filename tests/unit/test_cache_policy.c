@@ -1,8 +1,12 @@
 /* Unit tests for the pure cache policy (proxy/cache/lu_policy.c,
  * cache_mutation.c): issue 9's cases where this layer decides, as the
- * interleavings the daemon goes through.  Case 1 (identity per nexus) is in
- * test_nexus_map.c, case 7 in test_scsi_reservation.c, test_order_gate.c and
- * test_zero_probe.c, case 2's parsing in test_scsi_copy.c. */
+ * interleavings the daemon goes through.  The other cases: 1 (identity per
+ * nexus) in test_nexus_map.c and test_lu_key.c; 2 (copy offload) in
+ * test_scsi_copy.c and test_lu_key.c; 3 (unknown outcomes: negatives
+ * blocked) in test_cache_answer.c; 7 in test_scsi_reservation.c,
+ * test_order_gate.c, test_zero_probe.c and test_ua_stash.c; 8 (bounded
+ * memory) in test_allocmap.c (detail limits and shares) and
+ * test_nexus_map.c.  All of them together: fuzz_lu_model.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
