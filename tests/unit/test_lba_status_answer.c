@@ -1,0 +1,227 @@
+/*
+ * GET LBA STATUS answered from the map (lba_status_answer.c): every SBC-5
+ * 5.6.2 rule the builder keeps, and the invariant (never deallocated for a
+ * block that may hold data), checked by parsing each answer back with the
+ * parser the proxy applies to the SAN's answers.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "lba_status_answer.h"
+#include "scsi_bytes.h"
+#include "scsi_lba_status.h"
+
+#define PAGE 16u                    /* blocks per page: granules of 1 block */
+#define LUN (64u * PAGE + 5)        /* a partial last page */
+
+static uint8_t out[SCSI_GLS_ALLOC_LEN(64)];
+
+static enum lba_status_answer ask(const struct allocmap *m, uint64_t lun, uint64_t lba,
+                                  uint32_t alloc, struct lba_status_reply *r)
+{
+    struct lba_status_request req = { .lba = lba, .alloc_len = alloc };
+    memset(out, 0xee, sizeof(out));
+    return lba_status_answer_build(m, lun, &req, out, sizeof(out), r);
+}
+
+static void desc(unsigned i, uint64_t *lba, uint32_t *blocks, uint8_t *prov)
+{
+    const uint8_t *d = out + SCSI_GLS_HDR_LEN + i * SCSI_GLS_DESC_LEN;
+    *lba = scsi_get_be64(d);
+    *blocks = scsi_get_be32(d + 8);
+    *prov = d[12] & 0x0f;
+}
+
+/* Parse the answer back and check it against the map block by block. */
+static void check_against_map(const struct allocmap *m, uint64_t lun, uint64_t lba,
+                              const struct lba_status_reply *r)
+{
+    struct scsi_lba_run runs[128];
+    struct scsi_lba_status_result res;
+
+    assert_int_equal(scsi_get_be32(out), 4 + r->ndesc * SCSI_GLS_DESC_LEN);
+    assert_int_equal(scsi_lba_status_parse(out, r->len, lba, lun, runs, 128, &res), 0);
+    assert_int_equal(res.end_lba, r->end_lba);
+    for (size_t i = 0; i < res.nruns; i++) {
+        for (uint64_t b = runs[i].lba; b < runs[i].lba + runs[i].blocks; b++) {
+            enum page_state st = allocmap_get(m, b / PAGE);
+            bool zero = st == PAGE_UNALLOCATED ||
+                        (st == PAGE_PARTIAL && (allocmap_partial_zeros(m, b / PAGE) >> (b % PAGE) & 1));
+            assert_int_equal(runs[i].unallocated, zero);
+            assert_int_not_equal(st, PAGE_UNKNOWN);
+        }
+    }
+}
+
+static struct allocmap *map_aua(void)
+{
+    struct allocmap *m = allocmap_new(LUN, PAGE);
+    allocmap_learn_allocated(m, 0, 4 * PAGE);       /* pages 0-3 */
+    allocmap_learn_unallocated(m, 4 * PAGE, 8 * PAGE);  /* 4-11 */
+    allocmap_learn_allocated(m, 12 * PAGE, 2 * PAGE);   /* 12-13 */
+    allocmap_learn_unallocated(m, 14 * PAGE, LUN - 14 * PAGE); /* to the end */
+    return m;
+}
+
+static void test_runs_merged_from_mid_page(void **state)
+{
+    (void)state;
+    struct allocmap *m = map_aua();
+    struct lba_status_reply r;
+    uint64_t lba;
+    uint32_t n;
+    uint8_t prov;
+
+    assert_int_equal(ask(m, LUN, 3 * PAGE + 7, SCSI_GLS_ALLOC_LEN(64), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 4);
+    desc(0, &lba, &n, &prov);
+    assert_int_equal(lba, 3 * PAGE + 7);            /* the first starts at the STARTING LBA */
+    assert_int_equal(n, PAGE - 7);
+    assert_int_equal(prov, SCSI_PROV_MAPPED_OR_UNKNOWN);
+    desc(1, &lba, &n, &prov);
+    assert_int_equal(lba, 4 * PAGE);
+    assert_int_equal(n, 8 * PAGE);
+    assert_int_equal(prov, SCSI_PROV_DEALLOCATED);
+    desc(3, &lba, &n, &prov);
+    assert_int_equal(lba + n, LUN);                 /* the last LBA of the LUN, partial page */
+    assert_int_equal(r.end_lba, LUN);
+    check_against_map(m, LUN, 3 * PAGE + 7, &r);
+    allocmap_free(m);
+}
+
+/* The allocation length holds whole descriptors only; the parameter data
+ * length counts the descriptors returned. */
+static void test_allocation_lengths(void **state)
+{
+    (void)state;
+    struct allocmap *m = map_aua();
+    struct lba_status_reply r;
+
+    assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(1), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.len, SCSI_GLS_ALLOC_LEN(1));
+    assert_int_equal(r.end_lba, 4 * PAGE);
+    check_against_map(m, LUN, 0, &r);
+
+    assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(2) - 1, &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);                   /* never cut mid-descriptor */
+    assert_int_equal(out[SCSI_GLS_ALLOC_LEN(1)], 0xee);
+
+    assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(2), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 2);
+    assert_int_equal(r.end_lba, 12 * PAGE);
+    check_against_map(m, LUN, 0, &r);
+
+    /* Too short for one descriptor, a REPORT TYPE the map cannot answer,
+     * past the end: the SAN answers. */
+    assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(1) - 1, &r), LBA_STATUS_FORWARD);
+    assert_int_equal(ask(m, LUN, LUN, SCSI_GLS_ALLOC_LEN(1), &r), LBA_STATUS_FORWARD);
+    struct lba_status_request req = { .lba = 0, .alloc_len = 64, .report_type = 2 };
+    assert_int_equal(lba_status_answer_build(m, LUN, &req, out, sizeof(out), &r),
+                     LBA_STATUS_FORWARD);
+    /* A map of another size (facts changed meanwhile) answers nothing. */
+    assert_int_equal(ask(m, LUN + 1, 0, 64, &r), LBA_STATUS_FORWARD);
+    allocmap_free(m);
+}
+
+static void test_last_block(void **state)
+{
+    (void)state;
+    struct allocmap *m = map_aua();
+    struct lba_status_reply r;
+    uint64_t lba;
+    uint32_t n;
+    uint8_t prov;
+
+    assert_int_equal(ask(m, LUN, LUN - 1, SCSI_GLS_ALLOC_LEN(4), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    desc(0, &lba, &n, &prov);
+    assert_int_equal(lba, LUN - 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(prov, SCSI_PROV_DEALLOCATED);
+    allocmap_free(m);
+}
+
+/* UNKNOWN at the STARTING LBA: ask the SAN; further on: the answer ends there. */
+static void test_unknown(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(LUN, PAGE);
+    struct lba_status_reply r;
+
+    assert_int_equal(ask(m, LUN, 0, 64, &r), LBA_STATUS_NEED_QUERY);
+    allocmap_learn_unallocated(m, 0, 2 * PAGE);
+    assert_int_equal(ask(m, LUN, 5, SCSI_GLS_ALLOC_LEN(8), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.end_lba, 2 * PAGE);
+    check_against_map(m, LUN, 5, &r);
+    assert_int_equal(ask(m, LUN, 2 * PAGE, 64, &r), LBA_STATUS_NEED_QUERY);
+    allocmap_free(m);
+}
+
+/* PARTIAL pages: their zero granules are deallocated, the rest mapped; a
+ * mutation makes the page ALLOCATED (mapped) before it is sent. */
+static void test_partial_granules_and_mutation(void **state)
+{
+    (void)state;
+    struct allocmap *m = allocmap_new(LUN, PAGE);
+    struct lba_status_reply r;
+
+    allocmap_learn_unallocated(m, 2, 3);            /* granules 2-4 of page 0 */
+    assert_int_equal(allocmap_get(m, 0), PAGE_PARTIAL);
+    allocmap_learn_unallocated(m, PAGE, PAGE);      /* page 1 */
+    assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(16), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 4);                   /* mapped 0-1, dealloc 2-4, mapped 5-15, dealloc page 1 */
+    check_against_map(m, LUN, 0, &r);
+
+    allocmap_mark_allocated(m, PAGE + 3, 1);        /* a WRITE into page 1 is sent */
+    assert_int_equal(ask(m, LUN, PAGE, SCSI_GLS_ALLOC_LEN(16), &r), LBA_STATUS_ANSWERED);
+    uint64_t lba;
+    uint32_t n;
+    uint8_t prov;
+    desc(0, &lba, &n, &prov);
+    assert_int_equal(prov, SCSI_PROV_MAPPED_OR_UNKNOWN);
+    check_against_map(m, LUN, PAGE, &r);
+    allocmap_free(m);
+}
+
+/* NUMBER OF LOGICAL BLOCKS is 32 bits: a longer run takes several descriptors. */
+static void test_huge_run_split(void **state)
+{
+    (void)state;
+    uint64_t lun = (1ull << 33) + 10;               /* 4 TiB of 512-byte blocks */
+    struct allocmap *m = allocmap_new(lun, 128);
+    struct lba_status_reply r;
+    uint64_t lba;
+    uint32_t n;
+    uint8_t prov;
+
+    allocmap_learn_unallocated(m, 0, lun);
+    assert_int_equal(ask(m, lun, 0, SCSI_GLS_ALLOC_LEN(8), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 3);
+    desc(0, &lba, &n, &prov);
+    assert_int_equal(n, 0xffffffffu);
+    desc(2, &lba, &n, &prov);
+    assert_int_equal(lba + n, lun);
+    assert_int_equal(prov, SCSI_PROV_DEALLOCATED);
+    assert_int_equal(ask(m, lun, 0, SCSI_GLS_ALLOC_LEN(1), &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.end_lba, 0xffffffffull);
+    allocmap_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_runs_merged_from_mid_page),
+        cmocka_unit_test(test_allocation_lengths),
+        cmocka_unit_test(test_last_block),
+        cmocka_unit_test(test_unknown),
+        cmocka_unit_test(test_partial_granules_and_mutation),
+        cmocka_unit_test(test_huge_run_split),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
