@@ -6,7 +6,8 @@
  * interleaving of events: mutations sent / executed by the backend (in any
  * pieces) / completed, GET LBA STATUS queries sent / executed (snapshot) /
  * answered (as parameter data), READs planned in `exclusive` and `verify`
- * mode, invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
+ * mode, initiators' GET LBA STATUS answered from the map
+ * (lba_status_answer.c), invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
  * "Mutations the proxy cannot bound": while blocked, a writer the log does
  * not know may write any block; block and unblock make the LUN forget its
  * negatives).
@@ -34,6 +35,7 @@
 
 #include "allocmap.h"
 #include "cache_answer.h"
+#include "lba_status_answer.h"
 #include "mutlog.h"
 #include "read_plan.h"
 #include "scsi_bytes.h"
@@ -578,6 +580,35 @@ static void read_event(bool verify)
     }
 }
 
+/* An initiator's GET LBA STATUS answered from the map (lba_status_answer.c):
+ * well-formed (the proxy's own parser accepts it, first descriptor at the
+ * STARTING LBA, whole descriptors within the allocation length), and never
+ * deallocated for a block that holds data or that a mutation in flight (or
+ * the unbounded writer) may touch. */
+static void gls_event(void)
+{
+    struct lba_status_request req = { .lba = in_range(0, S.lun + 1),
+                                      .alloc_len = (uint32_t)in_range(0, SCSI_GLS_ALLOC_LEN(9)) };
+    struct lba_status_reply r;
+    struct scsi_lba_run runs[16];
+    struct scsi_lba_status_result res;
+
+    if (lba_status_answer_build(S.map, S.lun, &req, S.answer, sizeof(S.answer), &r) !=
+        LBA_STATUS_ANSWERED) {
+        return;
+    }
+    CHECK(req.lba < S.lun && r.ndesc >= 1 && r.len <= req.alloc_len &&
+          r.len == SCSI_GLS_ALLOC_LEN(r.ndesc));
+    CHECK(scsi_lba_status_parse(S.answer, r.len, req.lba, S.lun, runs, 16, &res) == 0);
+    CHECK(res.end_lba == r.end_lba && !res.capped);
+    for (size_t i = 0; i < res.nruns; i++) {
+        if (!runs[i].unallocated)
+            continue;
+        for (uint64_t b = runs[i].lba; b < runs[i].lba + runs[i].blocks; b++)
+            CHECK(S.backend[b] == 0 && !inflight_touches(b));
+    }
+}
+
 /* ---- the driver ------------------------------------------------------------ */
 
 static void invalidate_event(void)
@@ -653,7 +684,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(mutlog_init(&S.log, S.ring_cap) == 0);
 
     for (int ev = 0; ev < MAX_EVENTS && S.in.n > 0; ev++) {
-        switch (in_u8() % 15) {
+        switch (in_u8() % 16) {
         case 0: case 1: mut_send(); break;
         case 2: case 3: mut_execute(); break;
         case 4: mut_complete(); break;
@@ -665,6 +696,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 11: invalidate_event(); break;
         case 12: block_event(true); break;
         case 13: block_event(false); break;
+        case 14: gls_event(); break;
         default: unbounded_write(); break;
         }
         check_map();
