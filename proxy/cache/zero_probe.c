@@ -21,6 +21,15 @@ void zero_probe_note_send(struct zero_probe *z, uint32_t lun, uint64_t now_us)
     z->e[slot].sent_us = now_us;
 }
 
+bool zero_probe_due(const struct zero_probe *z, uint32_t lun, uint64_t now_us)
+{
+    for (unsigned i = 0; i < z->n; i++) {
+        if (z->e[i].lun == lun)
+            return now_us < z->e[i].sent_us || now_us - z->e[i].sent_us > ZERO_PROBE_AFTER_US;
+    }
+    return true;
+}
+
 bool zero_probe_forward(const struct zero_probe *z, uint32_t lun, uint64_t now_us,
                         const struct read_seg *segs, size_t n)
 {
@@ -30,9 +39,5 @@ bool zero_probe_forward(const struct zero_probe *z, uint32_t lun, uint64_t now_u
         if (segs[i].kind != SEG_ZERO)
             return false;       /* part of it goes to the backend anyway */
     }
-    for (unsigned i = 0; i < z->n; i++) {
-        if (z->e[i].lun == lun)
-            return now_us < z->e[i].sent_us || now_us - z->e[i].sent_us > ZERO_PROBE_AFTER_US;
-    }
-    return true;
+    return zero_probe_due(z, lun, now_us);
 }

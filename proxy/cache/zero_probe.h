@@ -36,6 +36,11 @@ struct zero_probe {
 /* A command of this session went to `lun` of the backend at now_us. */
 void zero_probe_note_send(struct zero_probe *z, uint32_t lun, uint64_t now_us);
 
+/* The session has sent `lun` nothing for more than ZERO_PROBE_AFTER_US (or
+ * nothing it still remembers): the next command the proxy would answer
+ * itself (a GET LBA STATUS from the map) goes to the backend instead. */
+bool zero_probe_due(const struct zero_probe *z, uint32_t lun, uint64_t now_us);
+
 /* The READ planned as segs[0..n) would be answered wholly from zeros, and
  * the session has sent `lun` nothing for more than ZERO_PROBE_AFTER_US (or
  * nothing it still remembers): forward it to the backend whole. */

@@ -311,7 +311,8 @@ void task_reservation_sent(struct task *t);
 void task_reservation_completed(struct task *t, int status);
 
 /* task_read.c: READs planned against the allocation cache */
-/* Returns false if the READ cannot be planned (the caller sends it whole). */
+/* Returns false if the READ (or GET LBA STATUS, task_lba_status.c) cannot
+ * be answered by the proxy (the caller sends it whole). */
 bool task_read_start(struct task *t);
 /* The GET LBA STATUS the task waited for is answered (ans: this READ's own
  * race-filtered unallocated extents, verify mode) or failed (n 0). */
@@ -325,5 +326,13 @@ void task_read_verified(struct task *t);
 /* A planned READ (read_state not READ_NOT_PLANNED) is aborted. */
 void task_read_abort(struct task *t);
 void task_read_release(struct task *t);
+
+/* task_lba_status.c: an initiator's GET LBA STATUS answered from the map.
+ * It goes through task_read_start and the READ states like a READ. */
+bool task_lba_status_wanted(const struct task *t);
+/* The map of t's LUN may answer it (exclusive, zero-serving, no reservation). */
+bool task_lba_status_answerable(const struct task *t);
+/* In READ_PLANNING: answer it, wait for a query, or send it to the SAN. */
+void task_lba_status_resume(struct task *t);
 
 #endif

@@ -55,6 +55,8 @@ struct lun_counters {
     uint64_t query_descriptors;     /* descriptors received */
     uint64_t query_errors;          /* failed or malformed answers */
     uint64_t queries_dropped_race;  /* answers whose negatives the race rule dropped */
+    uint64_t lba_status_local;      /* initiators' GET LBA STATUS answered from the map */
+    uint64_t lba_status_forwarded;  /* ... sent to the backend */
     uint64_t mutations;             /* commands that marked pages ALLOCATED */
     uint64_t invalidations;         /* whole-LUN invalidations */
 };

@@ -95,7 +95,9 @@ bool task_read_start(struct task *t)
     const struct scsi_cdb_info *ci = &t->ci;
     struct conn *c = t->conn;
 
-    if (!t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba)
+    bool gls = task_lba_status_wanted(t);
+
+    if (!gls && (!t->read || ci->cls != SCSI_CLASS_READ || !ci->has_lba))
         return false;
     if (!l) {
         /* The session is verifying this LUN number: wait for its answer
@@ -108,9 +110,13 @@ bool task_read_start(struct task *t)
         TAILQ_INSERT_TAIL(&c->verify_waiters, t, query_link);
         return true;
     }
-    if ((l->state != LUN_PROBING && !task_read_plannable(t)) ||
+    if ((l->state != LUN_PROBING &&
+         !(gls ? task_lba_status_answerable(t) : task_read_plannable(t))) ||
         lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_OFF) {
-        count_passthrough(t);
+        if (gls)
+            l->n.lba_status_forwarded++;
+        else
+            count_passthrough(t);
         return false;
     }
     t->state = TASK_AT_BACKEND;
@@ -304,6 +310,10 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
     task_read_set_state(t, READ_PLANNING);
     if (t->conn->state == CONN_CLOSING) {
         task_destroy(t);
+        return;
+    }
+    if (task_lba_status_wanted(t)) {
+        task_lba_status_resume(t);
         return;
     }
     if (!task_read_plannable(t)) {  /* pass-through after all, or new facts */
