@@ -5,14 +5,15 @@ const char *lu_policy_capacity(int rc, const struct scsi_capacity *cap)
 {
     if (rc < 0 || cap->block_len == 0 || cap->num_blocks == 0)
         return "malformed READ CAPACITY(16) data";
-    if (!cap->lbpme)
-        return "LBPME=0: the LUN is not thin-provisioned";
-    if (!cap->lbprz)
-        return "LBPRZ=0: unmapped blocks need not read zeros";
     /* Planned READs divide by block counts derived from it. */
     if (!scsi_block_len_usable(cap->block_len))
         return "logical block length outside 512 to 65536 bytes";
     return NULL;
+}
+
+const char *lu_zero_source_name(enum lu_zero_source z)
+{
+    return z == LU_ZEROS_FROM_STATUS ? "lba_status" : "data";
 }
 
 /* Page size: configured, or the backend's optimal unmap granularity when it
@@ -45,8 +46,11 @@ const char *lu_policy_geometry(const struct scsi_capacity *cap, const struct scs
 
     if (why)
         return why;
-    if (!scsi_lun_unmapped_reads_zeros(cap, lbp))
-        return "the provisioning VPD page does not promise zeros for unmapped blocks";
+    /* Deallocated blocks read zeros only with LBPRZ=1 and a provisioning
+     * page that does not say otherwise; else the SAN's answers say nothing
+     * about zeros, and only data does. */
+    out->zeros_from = lbp && scsi_lun_unmapped_reads_zeros(cap, lbp) ? LU_ZEROS_FROM_STATUS
+                                                                     : LU_ZEROS_FROM_DATA;
     out->block_size = cap->block_len;
     out->n_blocks = cap->num_blocks;
     out->page_blocks = page_blocks(cap->block_len, bl->opt_unmap_gran, page_size);

@@ -26,7 +26,20 @@
  * may still be served, else why not. */
 const char *lu_policy_capacity(int rc, const struct scsi_capacity *cap);
 
+/* Where the map's zeros come from (docs/ARCHITECTURE.md, "Zeros learned
+ * from data"). */
+enum lu_zero_source {
+    LU_ZEROS_FROM_STATUS,   /* LBPME=1, LBPRZ=1: GET LBA STATUS answers fill the map */
+    LU_ZEROS_FROM_DATA,     /* holes not reported (thick, LBPRZ=0, no provisioning
+                               page, GET LBA STATUS refused): zeros are learned from
+                               the data of backend READs, in `exclusive` mode only */
+};
+
+/* "lba_status" or "data" (logs, /stats) */
+const char *lu_zero_source_name(enum lu_zero_source z);
+
 struct lu_geometry {
+    enum lu_zero_source zeros_from;
     uint32_t block_size;
     uint64_t n_blocks;
     uint32_t page_blocks;       /* a power of two, >= 1 */
@@ -34,8 +47,9 @@ struct lu_geometry {
 };
 
 /* Every fact is in (capacity accepted by lu_policy_capacity, Block Limits
- * and Logical Block Provisioning VPD parsed): NULL and the geometry, or why
- * zeros may not be served.  page_size: configured bytes, 0 for auto. */
+ * VPD parsed, Logical Block Provisioning VPD parsed or NULL when the SAN has
+ * none): NULL and the geometry, or why zeros may not be served.  page_size:
+ * configured bytes, 0 for auto. */
 const char *lu_policy_geometry(const struct scsi_capacity *cap, const struct scsi_block_limits *bl,
                                const struct scsi_lbp_vpd *lbp, uint64_t page_size,
                                struct lu_geometry *out);

@@ -106,6 +106,8 @@ struct task {
     bool mut_unidentified;  /* ... sent on a LUN number not verified */
     bool outcome_known;     /* the backend answered, or a TMF ended it there */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+    uint64_t learn_since;   /* a READ's backend data (whole or parts): when sent */
+    uint64_t learn_facts_gen;   /* ... and the LUN's facts then (whole READs) */
     struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */
     bool copy_blocking;     /* its block of negatives is not accounted for yet */
     uint64_t resv_sets;     /* the LUN's reservation sets count when sent */

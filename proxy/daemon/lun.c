@@ -218,6 +218,7 @@ enum probe_step { PROBE_CAPACITY, PROBE_BLOCK_LIMITS, PROBE_PROVISIONING };
 
 struct probe {
     struct lun *lun;
+    bool have_lbp;              /* the SAN has a Logical Block Provisioning VPD page */
     struct conn *conn;
     uint32_t lun_no;            /* the LUN's number on conn's backend session */
     uint32_t gen;               /* lun->probe_gen when it started */
@@ -263,8 +264,12 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     if (!passthrough_why && l->coherence.mode == CONF_COHERENCE_OFF)
         passthrough_why = "coherence = off";    /* a reload turned it off meanwhile */
     if (!passthrough_why)
-        passthrough_why = lu_policy_geometry(&pr->cap, &pr->bl, &pr->lbp, l->target->page_size,
-                                             &g);
+        passthrough_why = lu_policy_geometry(&pr->cap, &pr->bl, pr->have_lbp ? &pr->lbp : NULL,
+                                             l->target->page_size, &g);
+    if (!passthrough_why && g.zeros_from == LU_ZEROS_FROM_DATA &&
+        l->coherence.mode != CONF_COHERENCE_EXCLUSIVE)
+        passthrough_why = "holes not reported by the SAN: zeros are learned from data in "
+                          "exclusive mode only";
     if (passthrough_why) {
         l->state = LUN_PASSTHROUGH;
         l->why = passthrough_why;
@@ -274,6 +279,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
         return;
     }
     l->facts_gen++;             /* READs planned before now do not reply */
+    l->zeros_from = g.zeros_from;
     l->block_size = g.block_size;
     l->n_blocks = g.n_blocks;
     l->page_blocks = g.page_blocks;
@@ -287,9 +293,10 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     l->state = LUN_ZERO_SERVING;
     l->why = NULL;
     log_info("target %s LUN %u: zero-serving on, %llu blocks of %u bytes, page %u blocks, "
-             "backend reads split at %u blocks, coherence %s", l->target->name, l->number,
-             (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
-             l->max_xfer_blocks, conf_coherence_name(l->coherence.mode));
+             "backend reads split at %u blocks, coherence %s, zeros from %s", l->target->name,
+             l->number, (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
+             l->max_xfer_blocks, conf_coherence_name(l->coherence.mode),
+             lu_zero_source_name(l->zeros_from));
     probe_end(pr);
 }
 
@@ -323,17 +330,19 @@ static void probe_done(struct iscsi_context *iscsi, int status, void *data, void
     const uint8_t *buf = st->datain.data;
     size_t len = st->datain.size > 0 ? (size_t)st->datain.size : 0;
     const char *fail = NULL;
-    if (status != SCSI_STATUS_GOOD) {
+    if (status != SCSI_STATUS_GOOD && pr->step == PROBE_PROVISIONING) {
+        pr->have_lbp = false;       /* thick LUNs may have none: zeros from data */
+    } else if (status != SCSI_STATUS_GOOD) {
         fail = pr->step == PROBE_CAPACITY ? "READ CAPACITY(16) failed"
-             : pr->step == PROBE_BLOCK_LIMITS ? "no Block Limits VPD page"
-             : "no Logical Block Provisioning VPD page";
+                                          : "no Block Limits VPD page";
     } else if (pr->step == PROBE_CAPACITY) {
         fail = lu_policy_capacity(scsi_rc16_parse(buf, len, &pr->cap), &pr->cap);
     } else if (pr->step == PROBE_BLOCK_LIMITS) {
         if (scsi_vpd_block_limits_parse(buf, len, &pr->bl) < 0)
             fail = "malformed Block Limits VPD page";
-    } else if (scsi_vpd_lbp_parse(buf, len, &pr->lbp) < 0) {
-        fail = "malformed Logical Block Provisioning VPD page";
+    } else {
+        /* a malformed page promises nothing: zeros from data */
+        pr->have_lbp = scsi_vpd_lbp_parse(buf, len, &pr->lbp) == 0;
     }
     scsi_free_scsi_task(st);
     if (fail || pr->step == PROBE_PROVISIONING) {

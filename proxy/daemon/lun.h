@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "lu_key.h"
+#include "lu_policy.h"
 #include "mutlog.h"
 #include "query_queue.h"
 #include "scsi_capacity.h"
@@ -55,6 +56,7 @@ struct lun_counters {
     uint64_t query_descriptors;     /* descriptors received */
     uint64_t query_errors;          /* failed or malformed answers */
     uint64_t queries_dropped_race;  /* answers whose negatives the race rule dropped */
+    uint64_t zero_bytes_learned;    /* READ data bytes that taught the map zeros */
     uint64_t lba_status_local;      /* initiators' GET LBA STATUS answered from the map */
     uint64_t lba_status_forwarded;  /* ... sent to the backend */
     uint64_t mutations;             /* commands that marked pages ALLOCATED */
@@ -86,6 +88,7 @@ struct lun {
     uint64_t last_used_us;          /* when refs last dropped to 0 */
 
     /* facts */
+    enum lu_zero_source zeros_from; /* GET LBA STATUS answers, or READ data */
     uint32_t block_size;
     uint64_t n_blocks;
     uint32_t page_blocks;
@@ -244,6 +247,12 @@ void lun_query_forget(struct task *t);
  * out_cap of the race-filtered unallocated extents are written to out.
  * Returns how many were. */
 struct lba_extent;
+/* A backend READ of [lba, lba + blocks) sent at mutation sequence `since`,
+ * when the LUN's facts were facts_gen, came back GOOD and whole with data:
+ * on a LUN whose zeros come from data, its zero granules teach the map
+ * (zero_learn.c), and are counted. */
+void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t lba,
+                     uint64_t blocks, const uint8_t *data);
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap);
 

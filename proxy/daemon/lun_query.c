@@ -17,6 +17,7 @@
 #include "log.h"
 #include "lu_policy.h"
 #include "lun.h"
+#include "zero_learn.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_lba_status.h"
@@ -91,6 +92,19 @@ size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, s
     return r.n_out;
 }
 
+void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t lba,
+                     uint64_t blocks, const uint8_t *data)
+{
+    if (!lun_zero_serving(l) || !l->map || l->zeros_from != LU_ZEROS_FROM_DATA ||
+        l->coherence.mode != CONF_COHERENCE_EXCLUSIVE || facts_gen != l->facts_gen)
+        return;
+    struct zero_learn_in in = {
+        .map = l->map, .log = &l->log, .negatives_blocked = l->proxy->negatives_blocked != 0,
+        .since = since, .lba = lba, .blocks = blocks, .block_size = l->block_size, .data = data,
+    };
+    l->n.zero_bytes_learned += zero_learn_apply(&in) * l->block_size;
+}
+
 static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
 {
     struct qq_waiter *w;
@@ -158,10 +172,15 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
         if (illegal && lu_policy_query_refusal_is_stale_capacity(si.asc)) {
             /* A MODE SELECT or FORMAT changed the capacity. */
             lun_invalidate(l, "GET LBA STATUS beyond the capacity", true);
+        } else if (illegal && l->coherence.mode == CONF_COHERENCE_EXCLUSIVE) {
+            /* A backend that rejects GET LBA STATUS is not asked again: what
+             * the map knows stays true, and READ data teaches it more. */
+            l->zeros_from = LU_ZEROS_FROM_DATA;
+            log_warn("target %s LUN %u: the backend rejects GET LBA STATUS; zeros are "
+                     "learned from data from now on", l->target->name, l->number);
         } else if (illegal) {
-            /* A backend that rejects GET LBA STATUS is not asked again. */
             l->state = LUN_PASSTHROUGH;
-            l->why = "the backend rejects GET LBA STATUS";
+            l->why = "the backend rejects GET LBA STATUS (zeros from data need exclusive)";
             allocmap_free(l->map);
             l->map = NULL;
             log_warn("target %s LUN %u: pass-through (%s)", l->target->name, l->number, l->why);

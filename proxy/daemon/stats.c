@@ -77,9 +77,15 @@ static const struct lun_metric lun_metrics[] = {
     { "lba_status_race_dropped_total",
       "Answers whose unallocated extents the race rule dropped whole.", "counter", NULL,
       LC(queries_dropped_race) },
+    { "zero_learned_bytes_total",
+      "READ data bytes from the backend that taught the cache zeros (LUNs whose holes the "
+      "SAN does not report).", "counter", NULL, LC(zero_bytes_learned) },
     { "initiator_lba_status_total",
       "Initiators' GET LBA STATUS commands by who answered them.", "counter",
       "path=\"local\"", LC(lba_status_local) },
+    { "zero_learned_bytes_total",
+      "READ data bytes from the backend that taught the cache zeros (LUNs whose holes the "
+      "SAN does not report).", "counter", NULL, LC(zero_bytes_learned) },
     { "initiator_lba_status_total", NULL, NULL, "path=\"forwarded\"", LC(lba_status_forwarded) },
     { "mutations_total", "Commands that marked pages allocated before being sent.", "counter",
       NULL, LC(mutations) },
@@ -270,6 +276,8 @@ static json_t *lun_json(const struct lun *l)
         allocmap_stats(l->map, &st);
         map_summary(l->map, map);
         json_object_set_new(o, "map", json_string(map));
+        /* "data": the map's zeros were learned from READ data, not reported holes */
+        json_object_set_new(o, "zeros_from", json_string(lu_zero_source_name(l->zeros_from)));
         json_object_set_new(o, "cache", json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
             "block_size", (json_int_t)l->block_size, "blocks", (json_int_t)l->n_blocks,
             "page_blocks", (json_int_t)l->page_blocks,

@@ -33,6 +33,15 @@ static bool is_get_lba_status(const struct scsi_cdb_info *ci)
            ci->service_action == SA_GET_LBA_STATUS;
 }
 
+/* The backend sent all EDTL bytes of a READ into its buffer. */
+static bool read_data_whole(const struct task *t)
+{
+    const struct scsi_task *st = t->stask;
+
+    return (st->residual_status == SCSI_RESIDUAL_NO_RESIDUAL || st->residual == 0) &&
+           st->datain.data == NULL;
+}
+
 void task_cache_classify(struct task *t)
 {
     struct conn *c = t->conn;
@@ -64,6 +73,11 @@ void task_cache_before_send(struct task *t)
         return;
     if (is_get_lba_status(&t->ci)) {
         t->gls_since = mutlog_now(&l->log);
+        return;
+    }
+    if (t->ci.cls == SCSI_CLASS_READ) {
+        t->learn_since = mutlog_now(&l->log);   /* zeros learned from its data */
+        t->learn_facts_gen = l->facts_gen;
         return;
     }
     /* Every mutation is logged, whatever the LUN's state: a reload or a
@@ -136,6 +150,10 @@ void task_cache_completed(struct task *t, int status)
         if (t->mut_active)
             cache_mutation_succeeded(l->map, l->n_blocks, &t->ci, task_param(t),
                                      task_param_len(t), &t->mut);
+        if (t->ci.cls == SCSI_CLASS_READ && t->ci.has_lba && t->buf &&
+            read_data_whole(t) && (uint64_t)t->ci.nblocks * l->block_size == t->edtl)
+            lun_learn_zeros(l, t->learn_since, t->learn_facts_gen, t->ci.lba, t->ci.nblocks,
+                            t->buf->data);
         if (is_get_lba_status(&t->ci) && t->ci.has_lba && t->buf) {
             struct scsi_task *st = t->stask;
             uint32_t got = t->edtl;

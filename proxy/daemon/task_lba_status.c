@@ -31,7 +31,7 @@ bool task_lba_status_answerable(const struct task *t)
 {
     const struct lun *l = t->lun;
 
-    return lun_zero_serving(l) && l->map &&
+    return lun_zero_serving(l) && l->map && l->zeros_from == LU_ZEROS_FROM_STATUS &&
            lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE &&
            !l->resv.may_be_held;
 }

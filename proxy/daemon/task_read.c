@@ -19,6 +19,8 @@
 struct read_part {
     struct task *t;
     struct iobuf *buf;
+    uint64_t lba;
+    uint32_t blocks;
     uint32_t len;               /* bytes asked, fixed when sent */
     struct scsi_task *stask;
     uint64_t sent_us;
@@ -84,6 +86,8 @@ static bool task_read_plannable(const struct task *t)
      * segment capacity in task_read_resume divides by both.  A READ-blocking
      * reservation the SAN may hold is enforced by the SAN alone. */
     return lun_zero_serving(l) && l->page_blocks != 0 && l->max_xfer_blocks != 0 &&
+           (l->zeros_from == LU_ZEROS_FROM_STATUS ||
+            lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE) &&
            !l->resv.may_be_held && !ci->protect && ci->nblocks != 0 &&
            (uint64_t)ci->nblocks * l->block_size == t->edtl && ci->lba < l->n_blocks &&
            l->n_blocks - ci->lba >= ci->nblocks;
@@ -232,6 +236,9 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
         lun_observe_latency(t->lun, clock_now_us() - p->sent_us);
     if (!part_complete(p, status))
         task_read_part_failed(t);
+    else
+        lun_learn_zeros(t->lun, t->learn_since, t->plan_facts_gen, p->lba, p->blocks,
+                        p->buf->data);
     if (status != SCSI_STATUS_GOOD) {
         if (status != SCSI_STATUS_CANCELLED && t->conn->state != CONN_CLOSING)
             lun_absorb_unit_attention(t->lun, t->conn, t->lun_no, status, p->stask);
@@ -262,6 +269,7 @@ static void task_read_execute(struct task *t)
     }
     t->n_parts = n_parts;
     t->parts_pending = n_parts;
+    t->learn_since = mutlog_now(&l->log);   /* the parts' data describe the LUN from now */
     task_read_set_state(t, READ_PARTS_OUT);
     size_t k = 0;
     for (size_t i = 0; i < t->n_segs; i++) {
@@ -271,6 +279,8 @@ static void task_read_execute(struct task *t)
         struct read_part *p = &t->parts[k++];
         uint8_t cdb[16];
         p->t = t;
+        p->lba = s->lba;
+        p->blocks = s->blocks;
         /* at most MAX_SPLIT_BYTES (lun.c): blocks <= max_xfer_blocks */
         p->len = s->blocks * t->plan_block_size;
         p->buf = iobuf_new(p->len);
@@ -328,7 +338,8 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         .trust_unallocated = exclusive,
         /* at most two queries per READ in exclusive mode (the second when a
          * joined query's answer stopped short of it), one in verify mode */
-        .may_query = t->queries_waited < (exclusive ? 2u : 1u),
+        .may_query = l->zeros_from == LU_ZEROS_FROM_STATUS &&
+                     t->queries_waited < (exclusive ? 2u : 1u),
         /* verify: this READ's own fresh answer decides, block by block;
          * exclusive: the map does (the answer is in it already), so that
          * every READ of a page gets the same plan */

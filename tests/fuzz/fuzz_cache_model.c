@@ -7,7 +7,8 @@
  * pieces) / completed, GET LBA STATUS queries sent / executed (snapshot) /
  * answered (as parameter data), READs planned in `exclusive` and `verify`
  * mode, initiators' GET LBA STATUS answered from the map
- * (lba_status_answer.c), invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
+ * (lba_status_answer.c), zeros learned from backend READ data
+ * (zero_learn.c), invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
  * "Mutations the proxy cannot bound": while blocked, a writer the log does
  * not know may write any block; block and unblock make the LUN forget its
  * negatives).
@@ -36,6 +37,7 @@
 #include "allocmap.h"
 #include "cache_answer.h"
 #include "lba_status_answer.h"
+#include "zero_learn.h"
 #include "mutlog.h"
 #include "read_plan.h"
 #include "scsi_bytes.h"
@@ -68,6 +70,7 @@ struct query {
     unsigned completions;               /* mutations completed since it was sent */
     bool invalidated;                   /* mutlog_invalidate since it was sent */
     bool for_read;                      /* the answer of a verify-mode READ */
+    bool for_data;                      /* a backend READ whose data teaches zeros */
     uint64_t read_lba;
     uint32_t read_blocks;
     uint8_t snap[MAX_BLOCKS];           /* the backend when the query ran */
@@ -378,6 +381,7 @@ static struct query *query_send(uint64_t lba)
     q->completions = 0;
     q->invalidated = false;
     q->for_read = false;
+    q->for_data = false;
     for (uint64_t b = 0; b < S.lun; b++)
         q->dirty[b] = (uint8_t)inflight_touches(b);
     return q;
@@ -417,6 +421,55 @@ static void put_desc(size_t i, uint64_t lba, uint64_t blocks, uint8_t status)
     d[12] = status;
 }
 
+/* zero_learn.c's contract, as the model sees it: the all-zero whole
+ * granules of the READ's data, run by run, through the race rule (the
+ * shipped mutlog_filter); the parts it lets through avoid every block a
+ * mutation may have touched since the READ was sent, and read zeros in the
+ * snapshot. */
+static uint64_t model_learned;
+
+static void model_emit(void *arg, uint64_t lba, uint64_t blocks)
+{
+    const struct query *q = arg;
+
+    for (uint64_t b = lba; b < lba + blocks; b++)
+        CHECK(q->snap[b] == 0 && !q->dirty[b]);
+    shadow_learn(true, lba, blocks);
+    model_learned += blocks;
+}
+
+static void data_answer(struct query *q)
+{
+    uint64_t run = 0, run_lba = 0;
+    bool going = S.blocked == 0;
+
+    model_learned = 0;
+    for (uint64_t gs = (q->lba + S.gb - 1) / S.gb * S.gb; going && gs < q->limit; gs += S.gb) {
+        uint64_t ge = gs + S.gb < S.lun ? gs + S.gb : S.lun;
+        bool zero = ge <= q->limit;
+        for (uint64_t b = gs; zero && b < ge; b++)
+            zero = q->snap[b] == 0;
+        if (zero) {
+            run_lba = run ? run_lba : gs;
+            run += ge - gs;
+            continue;
+        }
+        if (run)
+            going = mutlog_filter(&S.log, q->since, run_lba, run, model_emit, q);
+        run = 0;
+    }
+    if (going && run)
+        mutlog_filter(&S.log, q->since, run_lba, run, model_emit, q);
+    /* The shipped code on the real map (the shadow above is the model). */
+    uint64_t learned = zero_learn_apply(&(struct zero_learn_in){
+        .map = S.map, .log = &S.log, .negatives_blocked = S.blocked > 0, .since = q->since,
+        .lba = q->lba, .blocks = q->limit - q->lba, .block_size = 1, .data = q->snap + q->lba,
+    });
+    CHECK(learned == model_learned);
+    check_map();
+    q->state = Q_FREE;
+}
+
 /* The answer arrives: descriptors from the snapshot, zero runs reported as
  * deallocated (or anchored) or mapped as the fuzzer likes, in pieces, up to
  * the limit.  The shipped code applies it; what it says it let through is
@@ -435,6 +488,10 @@ static void query_answer(void)
 
     if (q == NULL)
         return;
+    if (q->for_data) {
+        data_answer(q);
+        return;
+    }
     memset(S.neg, 0, S.lun);
     for (b = q->lba; b < q->limit; b += len) {
         for (run_end = b; run_end < q->limit && q->snap[run_end] == q->snap[b]; run_end++)
@@ -609,6 +666,16 @@ static void gls_event(void)
     }
 }
 
+/* A backend READ on a LUN whose zeros come from data: sent now, executed
+ * (snapshot) and answered (data_answer) later, like a query. */
+static void data_read_event(void)
+{
+    struct query *q = query_send(in_range(0, S.lun - 1));
+
+    if (q)
+        q->for_data = true;
+}
+
 /* ---- the driver ------------------------------------------------------------ */
 
 static void invalidate_event(void)
@@ -684,7 +751,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(mutlog_init(&S.log, S.ring_cap) == 0);
 
     for (int ev = 0; ev < MAX_EVENTS && S.in.n > 0; ev++) {
-        switch (in_u8() % 16) {
+        switch (in_u8() % 17) {
         case 0: case 1: mut_send(); break;
         case 2: case 3: mut_execute(); break;
         case 4: mut_complete(); break;
@@ -697,6 +764,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 12: block_event(true); break;
         case 13: block_event(false); break;
         case 14: gls_event(); break;
+        case 15: data_read_event(); break;
         default: unbounded_write(); break;
         }
         check_map();

@@ -198,12 +198,24 @@ static void test_geometry(void **state)
         assert_non_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
     }
     cap = thin_capacity(512);
+    assert_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
+    assert_int_equal(g.zeros_from, LU_ZEROS_FROM_STATUS);
     assert_non_null(lu_policy_capacity(-1, &cap));          /* malformed data */
+    /* Holes the SAN cannot report: zeros only from data. */
     cap.lbprz = false;
-    assert_non_null(lu_policy_capacity(0, &cap));
+    assert_null(lu_policy_capacity(0, &cap));
+    assert_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
+    assert_int_equal(g.zeros_from, LU_ZEROS_FROM_DATA);
     cap = thin_capacity(512);
+    cap.lbpme = false;                                      /* thick */
+    assert_null(lu_policy_geometry(&cap, &bl, NULL, 0, &g));
+    assert_int_equal(g.zeros_from, LU_ZEROS_FROM_DATA);
+    cap = thin_capacity(512);
+    assert_null(lu_policy_geometry(&cap, &bl, NULL, 0, &g));    /* no provisioning page */
+    assert_int_equal(g.zeros_from, LU_ZEROS_FROM_DATA);
     lbp.lbprz = 2;                                          /* a pattern, not zeros */
-    assert_non_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
+    assert_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
+    assert_int_equal(g.zeros_from, LU_ZEROS_FROM_DATA);
 }
 
 /* Cases 1 and 8: what unit attentions do, and a stale capacity re-probes
