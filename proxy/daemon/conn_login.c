@@ -14,10 +14,21 @@
 #include "log.h"
 #include "server.h"
 
-static bool target_known(void *ctx, const char *name)
+/* Admission: a normal session must name a target of the configuration.
+ * No frontend authentication yet: AuthMethod=None only, and no CHAP
+ * accounts (NULL secret hooks). */
+static uint16_t admit_login(void *ctx, const char *target_name, const char *initiator_name,
+                            struct iscsi_auth_policy *policy, const char **why)
 {
     const struct proxy *p = ctx;
-    return conf_find_target(p->conf, name) != NULL;
+
+    (void)initiator_name;
+    if (target_name && !conf_find_target(p->conf, target_name)) {
+        *why = "TargetName is not a target of this proxy";
+        return ISCSI_LOGIN_ERR_NOT_FOUND;
+    }
+    *policy = (struct iscsi_auth_policy){ .chap_required = false, .chap_allowed = false };
+    return 0;
 }
 
 static void send_login_reply(struct conn *c, struct iscsi_login_reply *reply)
@@ -176,8 +187,9 @@ enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
             .immediate_data = cf->immediate_data,
             .initial_r2t = cf->initial_r2t,
         };
+        struct iscsi_login_hooks hooks = { .ctx = c->proxy, .admit = admit_login };
         c->tsih = proxy_alloc_tsih(c->proxy);
-        c->login = iscsi_login_new(&lim, c->tsih, target_known, c->proxy);
+        c->login = iscsi_login_new(&lim, c->tsih, &hooks);
         if (!c->login)
             return RX_CLOSE;
         /* Login requests carry the session's first CmdSN and do not use it up. */

@@ -4,14 +4,17 @@
  * spans (XPT_UP, IN_LOGIN, LOGGED_IN, FREE), with IN_LOGIN split into the
  * login stages of 6.3 (SecurityNegotiation, LoginOperationalNegotiation).
  * Transitions carry the 8.1.3 labels.  Key negotiation is table-driven in
- * iscsi_params.c; this file owns stages, T/C/CSG/NSG, the header invariants,
- * the identity checks of the first request and the security stage.
+ * iscsi_params.c and CHAP is iscsi_chap.c; this file owns stages,
+ * T/C/CSG/NSG, the header invariants, the identity checks and admission of
+ * the first request and the choice of AuthMethod.
  */
 #include "iscsi_login.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "iscsi_chap.h"
 #include "iscsi_params.h"
 #include "iscsi_text.h"
 
@@ -46,12 +49,13 @@ static const char *const state_names[] = {
  * The security stage (RFC 7143 6.3 and 12): each AuthMethod value
  * we accept is one handler.  A handler owns its own keys (CHAP owns CHAP_*,
  * 12.1.3) and runs once per complete Login Request of the security stage
- * until it reports AUTH_DONE.  CHAP (chap.c) slots in as another row.
+ * until it reports AUTH_DONE.
  */
 enum auth_status { AUTH_CONTINUE, AUTH_DONE, AUTH_FAIL };
 
 struct auth_method {
     const char *name;                                   /* AuthMethod value, 12.1 */
+    enum iscsi_auth_method method;
     bool (*owns_key)(const struct iscsi_text_pair *kv); /* NULL: owns none */
     enum auth_status (*step)(struct iscsi_login *l, const struct iscsi_text_pairs *req,
                              struct iscsi_text_builder *out, uint16_t *status,
@@ -61,8 +65,7 @@ struct auth_method {
 struct iscsi_login {
     struct iscsi_neg neg;
     uint16_t tsih;
-    iscsi_login_target_known_fn known;
-    void *known_ctx;
+    struct iscsi_login_hooks hooks;
     enum login_state state;
     unsigned pdus;                  /* Login Requests seen */
     bool first_done;                /* the first complete request was processed */
@@ -74,8 +77,9 @@ struct iscsi_login {
     uint32_t itt;                   /* ITT of the request the final reply answers */
     unsigned final_csg;
     /* security stage */
-    bool auth_required;             /* no AuthMethod=None: set by CHAP config later */
+    struct iscsi_auth_policy policy;    /* from the admit hook; all false before */
     const struct auth_method *auth; /* negotiated AuthMethod, NULL before */
+    struct iscsi_chap *chap;        /* the CHAP exchange, once CHAP is chosen */
     bool auth_done;
     /* text */
     size_t acc_len;
@@ -93,28 +97,77 @@ static enum auth_status auth_none_step(struct iscsi_login *l, const struct iscsi
     return AUTH_DONE;
 }
 
+/* AuthMethod=CHAP (12.1.3): the exchange lives in iscsi_chap.c. */
+static enum auth_status auth_chap_step(struct iscsi_login *l, const struct iscsi_text_pairs *req,
+                                       struct iscsi_text_builder *out, uint16_t *status,
+                                       const char **why)
+{
+    if (!l->chap) {
+        l->chap = iscsi_chap_new(&l->policy, &l->hooks);
+        if (!l->chap) {
+            *status = ISCSI_LOGIN_ERR_OUT_OF_RESOURCES;
+            *why = "out of memory for the CHAP exchange";
+            return AUTH_FAIL;
+        }
+    }
+    switch (iscsi_chap_step(l->chap, req, out, status, why)) {
+    case ISCSI_CHAP_CONTINUE:
+        return AUTH_CONTINUE;
+    case ISCSI_CHAP_DONE:
+        break;
+    case ISCSI_CHAP_FAIL:
+        return AUTH_FAIL;
+    }
+    struct iscsi_session_params *p = &l->neg.p;
+    p->auth_method = ISCSI_AUTH_CHAP;
+    p->chap_mutual = iscsi_chap_mutual(l->chap);
+    snprintf(p->chap_name, sizeof(p->chap_name), "%s", iscsi_chap_name(l->chap));
+    return AUTH_DONE;
+}
+
 static const struct auth_method auth_methods[] = {
-    { .name = "None", .owns_key = NULL, .step = auth_none_step },
-    /* { .name = "CHAP", .owns_key = chap_owns_key, .step = chap_step }, */
+    { .name = "None", .method = ISCSI_AUTH_NONE, .owns_key = NULL, .step = auth_none_step },
+    { .name = "CHAP", .method = ISCSI_AUTH_CHAP, .owns_key = iscsi_chap_owns_key,
+      .step = auth_chap_step },
 };
 
-struct iscsi_login *iscsi_login_new(const struct iscsi_login_limits *limits, uint16_t tsih,
-                                    iscsi_login_target_known_fn known, void *known_ctx)
-{
-    struct iscsi_login *l = calloc(1, sizeof(*l));
+#define N_AUTH_METHODS (sizeof(auth_methods) / sizeof(auth_methods[0]))
 
+/* Does the admitted policy let this login use method m? */
+static bool auth_allowed(const struct iscsi_login *l, const struct auth_method *m)
+{
+    return m->method == ISCSI_AUTH_CHAP ? l->policy.chap_allowed : !l->policy.chap_required;
+}
+
+/* The method whose keys these are (CHAP_* for CHAP), or NULL. */
+static const struct auth_method *auth_key_owner(const struct iscsi_text_pair *kv)
+{
+    for (size_t i = 0; i < N_AUTH_METHODS; i++)
+        if (auth_methods[i].owns_key && auth_methods[i].owns_key(kv))
+            return &auth_methods[i];
+    return NULL;
+}
+
+struct iscsi_login *iscsi_login_new(const struct iscsi_login_limits *limits, uint16_t tsih,
+                                    const struct iscsi_login_hooks *hooks)
+{
+    if (!hooks || !hooks->admit)
+        return NULL;
+    struct iscsi_login *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
     iscsi_neg_init(&l->neg, limits);
     l->tsih = tsih;
-    l->known = known;
-    l->known_ctx = known_ctx;
+    l->hooks = *hooks;
     l->state = LS_XPT_UP;
     return l;
 }
 
 void iscsi_login_free(struct iscsi_login *l)
 {
+    if (!l)
+        return;
+    iscsi_chap_free(l->chap);
     free(l);
 }
 
@@ -172,7 +225,8 @@ static enum iscsi_login_result fail(struct iscsi_login *l, const struct iscsi_pd
 }
 
 /* 6.2.1 applied to AuthMethod: the first offered method we have a handler
- * for (and that policy allows); none -> Authentication Failure. */
+ * for and the admitted policy allows (None only when CHAP is not required,
+ * CHAP only when allowed); none -> Authentication Failure (12.1). */
 static int select_auth(struct iscsi_login *l, const struct iscsi_text_pair *kv,
                        struct iscsi_text_builder *out, uint16_t *status, const char **why)
 {
@@ -186,11 +240,10 @@ static int select_auth(struct iscsi_login *l, const struct iscsi_text_pair *kv,
     }
     for (size_t at = 0; at <= len;) {
         size_t elen = strcspn(v + at, ",");
-        for (size_t i = 0; elen && i < sizeof(auth_methods) / sizeof(auth_methods[0]); i++) {
+        for (size_t i = 0; elen && i < N_AUTH_METHODS; i++) {
             const struct auth_method *m = &auth_methods[i];
-            bool is_none = strcmp(m->name, "None") == 0;
             if (strlen(m->name) == elen && memcmp(m->name, v + at, elen) == 0 &&
-                !(is_none && l->auth_required)) {
+                auth_allowed(l, m)) {
                 l->auth = m;
                 iscsi_text_add(out, "AuthMethod", m->name);
                 return 0;
@@ -205,8 +258,9 @@ static int select_auth(struct iscsi_login *l, const struct iscsi_text_pair *kv,
 
 /*
  * Identity checks on the first complete Login Request (6.3, 13.4, 13.5,
- * 13.21): SessionType, InitiatorName, and for normal sessions a TargetName
- * we serve.
+ * 13.21): SessionType, InitiatorName, and for normal sessions a TargetName;
+ * then the admit hook decides whether this initiator may log in to it and
+ * how it must authenticate.
  */
 static int check_identity(struct iscsi_login *l, const struct iscsi_text_pairs *t,
                           uint16_t *status, const char **why)
@@ -239,11 +293,69 @@ static int check_identity(struct iscsi_login *l, const struct iscsi_text_pairs *
         *why = "TargetName missing from the first Login Request";
         return -1;
     }
-    if (tn->value_len >= ISCSI_NAME_MAX || !l->known || !l->known(l->known_ctx, tn->value)) {
+    if (tn->value_len >= ISCSI_NAME_MAX) {
         *status = ISCSI_LOGIN_ERR_NOT_FOUND;
-        *why = "TargetName is not a target of this proxy";
+        *why = "TargetName longer than 223 bytes";
         return -1;
     }
+    return 0;
+}
+
+static int admit(struct iscsi_login *l, const struct iscsi_text_pairs *t, uint16_t *status,
+                 const char **why)
+{
+    const struct iscsi_text_pair *in = iscsi_text_find(t, "InitiatorName");
+    const struct iscsi_text_pair *tn = iscsi_text_find(t, "TargetName");
+    struct iscsi_auth_policy policy = { 0 };
+    const char *reason = NULL;
+
+    /* both values end with the NUL of their pair (iscsi_text_parse) */
+    uint16_t st = l->hooks.admit(l->hooks.ctx, l->neg.p.discovery ? NULL : tn->value,
+                                 in->value, &policy, &reason);
+    if (st != ISCSI_LOGIN_SUCCESS) {
+        *status = st;
+        *why = reason ? reason : "refused by the target's policy";
+        return -1;
+    }
+    policy.chap_allowed |= policy.chap_required;
+    policy.chap_algorithms &= ISCSI_CHAP_ALGS_ALL;
+    l->policy = policy;
+    /* 6.3: skipping SecurityNegotiation needs a target without auth */
+    if (l->state == LS_OPERATIONAL && policy.chap_required) {
+        *status = ISCSI_LOGIN_ERR_AUTH_FAILED;
+        *why = "authentication required but security stage skipped";
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * A key of an authentication method (CHAP_*) outside that method's
+ * exchange: in the operational stage it is out of place (6.3); before any
+ * AuthMethod is agreed, or after authentication ended, it is out of order
+ * (12.1.3); after AuthMethod=None it is Irrelevant (6.2).  Keys of the
+ * agreed method before it completes go to its step function.
+ */
+static int route_auth_key(struct iscsi_login *l, const struct iscsi_text_pair *kv,
+                          const struct auth_method *owner, enum iscsi_login_stage stage,
+                          struct iscsi_text_builder *out, uint16_t *status, const char **why)
+{
+    if (stage != ISCSI_STAGE_SECURITY) {
+        *status = ISCSI_LOGIN_ERR_INITIATOR;
+        *why = "authentication key outside the security stage";
+        return -1;
+    }
+    *status = ISCSI_LOGIN_ERR_AUTH_FAILED;
+    if (!l->auth) {
+        *why = "authentication key before AuthMethod was agreed";
+        return -1;
+    }
+    if (l->auth == owner && l->auth_done) {
+        *why = "authentication key after authentication completed";
+        return -1;
+    }
+    if (l->auth != owner)
+        iscsi_text_add_n(out, kv->key, kv->key_len, "Irrelevant");
     return 0;
 }
 
@@ -261,9 +373,12 @@ static int process_keys(struct iscsi_login *l, const struct iscsi_text_pairs *t,
             bool is_auth = iscsi_text_key_is(kv, "AuthMethod");
             if (is_auth != (pass == 0))
                 continue;
-            if (!is_auth && stage == ISCSI_STAGE_SECURITY && l->auth && l->auth->owns_key &&
-                l->auth->owns_key(kv))
+            const struct auth_method *owner = is_auth ? NULL : auth_key_owner(kv);
+            if (owner) {
+                if (route_auth_key(l, kv, owner, stage, out, status, why) < 0)
+                    return -1;
                 continue;
+            }
             enum iscsi_neg_outcome r =
                 iscsi_neg_login_key(&l->neg, kv, stage, first, out, status, why);
             if (r == ISCSI_NEG_FAIL)
@@ -310,12 +425,6 @@ static int check_header(struct iscsi_login *l, const struct iscsi_pdu_hdr *req,
         }
         if (csg != ISCSI_STAGE_SECURITY && csg != ISCSI_STAGE_OPERATIONAL) {
             *why = "first Login Request CSG is neither 0 nor 1";
-            return -1;
-        }
-        /* 6.3: skipping SecurityNegotiation needs a target without auth */
-        if (csg == ISCSI_STAGE_OPERATIONAL && l->auth_required) {
-            *status = ISCSI_LOGIN_ERR_AUTH_FAILED;
-            *why = "authentication required but security stage skipped";
             return -1;
         }
         memcpy(l->isid, req->u.login_req.isid, sizeof(l->isid));
@@ -398,7 +507,8 @@ enum iscsi_login_result iscsi_login_step(struct iscsi_login *l, const struct isc
     if (te != ISCSI_TEXT_OK)
         return fail(l, req, reply, ISCSI_LOGIN_ERR_INITIATOR, iscsi_text_strerror(te));
     iscsi_text_builder_init(&b, l->out, sizeof(l->out));
-    if (!l->first_done && check_identity(l, &pairs, &status, &why) < 0)
+    if (!l->first_done && (check_identity(l, &pairs, &status, &why) < 0 ||
+                           admit(l, &pairs, &status, &why) < 0))
         return fail(l, req, reply, status, why);
     if (process_keys(l, &pairs, stage, &b, &status, &why) < 0)
         return fail(l, req, reply, status, why);
@@ -415,7 +525,7 @@ enum iscsi_login_result iscsi_login_step(struct iscsi_login *l, const struct isc
     unsigned nsg = iscsi_login_nsg(req);
     bool transit = (req->flags & FLAG_T) &&
                    (stage != ISCSI_STAGE_SECURITY || l->auth_done ||
-                    (!l->auth && !l->auth_required));
+                    (!l->auth && !l->policy.chap_required));
     if (transit && nsg == ISCSI_STAGE_FULL_FEATURE &&
         iscsi_neg_final_check(&l->neg, &status, &why) < 0)
         return fail(l, req, reply, status, why);

@@ -51,6 +51,12 @@ struct iscsi_login_limits {
     uint32_t initial_r2t;           /* our side of InitialR2T (OR): 1 Yes, 0 No */
 };
 
+/* The AuthMethod (RFC 7143 12.1) a login used. */
+enum iscsi_auth_method {
+    ISCSI_AUTH_NONE = 0,            /* AuthMethod=None, or no security stage */
+    ISCSI_AUTH_CHAP,                /* CHAP (12.1.3) */
+};
+
 /* The outcome of negotiation, in force from Full Feature Phase on. */
 struct iscsi_session_params {
     bool     discovery;             /* SessionType=Discovery */
@@ -72,6 +78,10 @@ struct iscsi_session_params {
     char     initiator_name[ISCSI_NAME_MAX];
     char     initiator_alias[ISCSI_VALUE_MAX + 1];
     char     target_name[ISCSI_NAME_MAX];   /* empty for discovery sessions */
+    /* how the initiator authenticated (RFC 7143 12), for log lines */
+    enum iscsi_auth_method auth_method;
+    bool     chap_mutual;           /* the target authenticated itself too */
+    char     chap_name[ISCSI_VALUE_MAX + 1];  /* the CHAP_N that authenticated */
 };
 
 enum iscsi_login_result {
@@ -95,14 +105,45 @@ struct iscsi_login_reply {
     const char *why;                /* short reason for a failure, for the log line */
 };
 
-/* Is this a target the proxy serves?  (callback into the configuration) */
-typedef bool (*iscsi_login_target_known_fn)(void *ctx, const char *target_name);
+/* How a target (or discovery) wants its initiators to authenticate. */
+struct iscsi_auth_policy {
+    bool chap_required;             /* AuthMethod=None refused (0x0201); implies chap_allowed */
+    bool chap_allowed;              /* CHAP offered at all (false: None only) */
+    unsigned chap_algorithms;       /* bit (1u << n) for CHAP_A n allowed, n in 5..8
+                                       (ISCSI_CHAP_ALG_BIT in iscsi_chap.h) */
+};
+
+/* What the login asks of the configuration.  Secrets are copied into the
+ * caller's buffers, which the login cleanses after use. */
+struct iscsi_login_hooks {
+    void *ctx;
+    /* Required.  Called once, on the first complete Login Request, after
+     * its identity checks: target_name is NULL for a discovery session.
+     * Returns 0 to admit, with *policy filled in, or the login status to
+     * refuse with (0x0203 not found, 0x0202 forbidden, ...) and *why set
+     * to a short reason (it reaches the log line, never the wire). */
+    uint16_t (*admit)(void *ctx, const char *target_name, const char *initiator_name,
+                      struct iscsi_auth_policy *policy, const char **why);
+    /* The secret of initiator account `name` (the CHAP_N received) for this
+     * login's target: 0 with the secret in buf (at most *len bytes on entry,
+     * its length on return), or -1 when there is no such account.  NULL:
+     * no accounts. */
+    int (*initiator_secret)(void *ctx, const char *name, uint8_t *buf, size_t *len);
+    /* The target's own account for mutual CHAP: 0 with its NUL-terminated
+     * name (name_len bytes available) and secret (as above), or -1 when the
+     * target has none.  NULL: none. */
+    int (*target_secret)(void *ctx, char *name, size_t name_len, uint8_t *buf, size_t *len);
+    /* Fills len bytes with random data, returns 0 or -1.  NULL: OpenSSL's
+     * RAND_bytes; tests and fuzzers inject a deterministic one. */
+    int (*random)(void *ctx, uint8_t *buf, size_t len);
+};
 
 struct iscsi_login;
 
-/* tsih: the session handle this session will get if it logs in. */
+/* tsih: the session handle this session will get if it logs in.  The hooks
+ * are copied; NULL when hooks or hooks->admit is missing, or out of memory. */
 struct iscsi_login *iscsi_login_new(const struct iscsi_login_limits *limits, uint16_t tsih,
-                                    iscsi_login_target_known_fn known, void *known_ctx);
+                                    const struct iscsi_login_hooks *hooks);
 void iscsi_login_free(struct iscsi_login *l);
 
 enum iscsi_login_result iscsi_login_step(struct iscsi_login *l, const struct iscsi_pdu_hdr *req,

@@ -178,3 +178,129 @@ int iscsi_text_add_u32(struct iscsi_text_builder *b, const char *key, uint32_t v
     snprintf(num, sizeof(num), "%lu", (unsigned long)value);
     return iscsi_text_add(b, key, num);
 }
+
+/* ---- binary-value (6.1) ---------------------------------------------- */
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_digit(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+static int hex_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    if (len == 0 || len % 2 != 0 || len / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *out_len = len / 2;
+    return 0;
+}
+
+/* RFC 4648 section 4 base64; n digits carry n * 6 / 8 whole bytes. */
+static int b64_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    size_t pad = 0;
+
+    while (pad < len && s[len - 1 - pad] == '=')
+        pad++;
+    size_t n = len - pad;
+    /* 1 digit past a quantum carries no whole byte; padding, when sent,
+     * fills the last quantum exactly (one '=' after 3 digits, two after 2) */
+    if (n == 0 || n % 4 == 1 || pad > 2 || (pad && (len % 4 != 0 || n % 4 != 4 - pad)))
+        return -1;
+    if (n * 3 / 4 > cap)
+        return -1;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = b64_digit(s[i]);
+        if (d < 0)
+            return -1;
+        acc = (acc << 6 | (uint32_t)d) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (acc & ((1u << bits) - 1))       /* non-zero unused bits: not canonical */
+        return -1;
+    *out_len = o;
+    return 0;
+}
+
+int iscsi_binary_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+                        enum iscsi_binary_encoding *enc)
+{
+    if (len < 2 || s[0] != '0')
+        return -1;
+    if (s[1] == 'x' || s[1] == 'X') {
+        *enc = ISCSI_BINARY_HEX;
+        return hex_decode(s + 2, len - 2, out, cap, out_len);
+    }
+    if (s[1] == 'b' || s[1] == 'B') {
+        *enc = ISCSI_BINARY_BASE64;
+        return b64_decode(s + 2, len - 2, out, cap, out_len);
+    }
+    return -1;
+}
+
+int iscsi_binary_encode(const uint8_t *in, size_t len, enum iscsi_binary_encoding enc,
+                        char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t need = enc == ISCSI_BINARY_HEX ? 2 + len * 2 : 2 + (len + 2) / 3 * 4;
+
+    if (len > cap / 2 || need >= cap)
+        return -1;
+    out[0] = '0';
+    out[1] = enc == ISCSI_BINARY_HEX ? 'x' : 'b';
+    char *p = out + 2;
+    if (enc == ISCSI_BINARY_HEX) {
+        for (size_t i = 0; i < len; i++) {
+            *p++ = hex[in[i] >> 4];
+            *p++ = hex[in[i] & 15];
+        }
+    } else {
+        for (size_t i = 0; i < len; i += 3) {
+            size_t left = len - i;
+            uint32_t v = (uint32_t)in[i] << 16 | (left > 1 ? (uint32_t)in[i + 1] << 8 : 0) |
+                         (left > 2 ? in[i + 2] : 0);
+            *p++ = b64_alphabet[v >> 18 & 63];
+            *p++ = b64_alphabet[v >> 12 & 63];
+            *p++ = left > 1 ? b64_alphabet[v >> 6 & 63] : '=';
+            *p++ = left > 2 ? b64_alphabet[v & 63] : '=';
+        }
+    }
+    *p = '\0';
+    return 0;
+}

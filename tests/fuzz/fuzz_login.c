@@ -7,10 +7,15 @@
  *       0x10 VersionMin 1, 0x20 not a Login opcode, 0x40 backend fails,
  *       0x80 no digests (first record only)
  *   [2] ITT
- *   [3] reserved
+ *   [3] first record only, the admitted authentication policy: 0x01 CHAP
+ *       allowed, 0x02 CHAP required, 0x04 the target has a mutual-CHAP
+ *       account, 0x08 MD5 not allowed
  *   [4..5] data segment length, little endian (cut to what is left)
- * Properties: no crash, no leak, every reply well-formed and bounded, and
- * our own response text always parses.
+ * CHAP is deterministic: CHAP_I 42 and the challenge 00 01 02 ..., account
+ * "alice" with secret "s3cr3t-p4ssw0rd", so seeds can carry right answers.
+ * Properties: no crash, no leak, every reply well-formed and bounded, our
+ * own response text always parses, and a login that gets past the security
+ * stage authenticated as the policy demands.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,16 +23,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_check.h"
+#include "iscsi_chap.h"
 #include "iscsi_login.h"
 #include "iscsi_text.h"
 
+#define SECRET "s3cr3t-p4ssw0rd"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static bool known(void *ctx, const char *name)
+static uint16_t admit(void *ctx, const char *target_name, const char *initiator_name,
+                      struct iscsi_auth_policy *policy, const char **why)
+{
+    const struct iscsi_auth_policy *p = ctx;
+
+    CHECK(initiator_name && initiator_name[0]);
+    if (target_name && strcmp(target_name, "iqn.2024-01.org.example:disk1") != 0 &&
+        strcmp(target_name, "iqn.2024-01.org.example:disk2") != 0) {
+        *why = "unknown target";
+        return ISCSI_LOGIN_ERR_NOT_FOUND;
+    }
+    *policy = *p;
+    return 0;
+}
+
+static int initiator_secret(void *ctx, const char *name, uint8_t *buf, size_t *len)
 {
     (void)ctx;
-    return strcmp(name, "iqn.2024-01.org.example:disk1") == 0 ||
-           strcmp(name, "iqn.2024-01.org.example:disk2") == 0;
+    if (strcmp(name, "alice") != 0 || *len < sizeof(SECRET) - 1)
+        return -1;
+    *len = sizeof(SECRET) - 1;
+    memcpy(buf, SECRET, *len);
+    return 0;
+}
+
+static int target_secret(void *ctx, char *name, size_t name_len, uint8_t *buf, size_t *len)
+{
+    (void)ctx;
+    if (*len < 16)
+        return -1;
+    snprintf(name, name_len, "iqn.2024-01.org.example:proxy");
+    *len = 16;
+    memcpy(buf, "t4rget-s3cret-99", 16);
+    return 0;
+}
+
+static int fixed_random(void *ctx, uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = i == 0 ? 42 : (uint8_t)(i - 1);
+    return 0;
+}
+
+/* Past the security stage: authenticated exactly as the policy asks. */
+static void check_auth(const struct iscsi_login *l, const struct iscsi_auth_policy *p)
+{
+    const struct iscsi_session_params *sp = iscsi_login_params(l);
+
+    if (sp->auth_method == ISCSI_AUTH_CHAP) {
+        CHECK(p->chap_allowed || p->chap_required);
+        CHECK(strcmp(sp->chap_name, "alice") == 0);
+    } else {
+        CHECK(!p->chap_required);
+        CHECK(sp->chap_name[0] == '\0' && !sp->chap_mutual);
+    }
 }
 
 static void check_reply(const struct iscsi_login_reply *r, enum iscsi_login_result res)
@@ -54,7 +114,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .immediate_data = !(size > 1 && (data[1] & 0x40)),
         .initial_r2t = size > 1 && (data[1] & 0x20),
     };
-    struct iscsi_login *l = iscsi_login_new(&lim, 0x4242, known, NULL);
+    uint8_t pol = size > 3 ? data[3] : 0;
+    struct iscsi_auth_policy policy = {
+        .chap_allowed = pol & 0x01, .chap_required = pol & 0x02,
+        .chap_algorithms = ISCSI_CHAP_ALGS_ALL & ~((pol & 0x08) ? ISCSI_CHAP_ALG_BIT(5) : 0u),
+    };
+    struct iscsi_login_hooks hooks = {
+        .ctx = &policy, .admit = admit, .initiator_secret = initiator_secret,
+        .target_secret = (pol & 0x04) ? target_secret : NULL, .random = fixed_random,
+    };
+    struct iscsi_login *l = iscsi_login_new(&lim, 0x4242, &hooks);
     struct iscsi_pdu_hdr h;
     struct iscsi_login_reply r;
     size_t off = 0;
@@ -91,6 +160,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum iscsi_login_result res = iscsi_login_step(l, &h, seg, len, &r);
         free(seg);
         check_reply(&r, res);
+        /* transit out of the security stage, or the end of the login */
+        if (res == ISCSI_LOGIN_FFP_PENDING || res == ISCSI_LOGIN_DONE ||
+            (res == ISCSI_LOGIN_REPLY && (r.hdr.flags & ISCSI_FLAG_LOGIN_TRANSIT)))
+            check_auth(l, &policy);
         if (res == ISCSI_LOGIN_FFP_PENDING) {
             res = iscsi_login_finish(l, (rec[1] & 0x40) ? ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE : 0,
                                      &r);

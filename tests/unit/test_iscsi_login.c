@@ -28,11 +28,20 @@
                       "DataPDUInOrder=Yes\0DataSequenceInOrder=Yes\0" \
                       "MaxRecvDataSegmentLength=262144\0"
 
-static bool known(void *ctx, const char *name)
+/* One target; no authentication (CHAP logins: test_iscsi_login_chap.c). */
+static uint16_t admit(void *ctx, const char *target_name, const char *initiator_name,
+                      struct iscsi_auth_policy *policy, const char **why)
 {
-    (void)ctx;
-    return strcmp(name, TGT) == 0;
+    (void)ctx, (void)initiator_name;
+    if (target_name && strcmp(target_name, TGT) != 0) {
+        *why = "unknown target";
+        return ISCSI_LOGIN_ERR_NOT_FOUND;
+    }
+    *policy = (struct iscsi_auth_policy){ .chap_allowed = false };
+    return 0;
 }
+
+static const struct iscsi_login_hooks hooks = { .admit = admit };
 
 static const struct iscsi_login_limits lim = {
     .max_recv_dsl = 65536, .max_burst = 1048576, .first_burst = 262144,
@@ -50,7 +59,7 @@ static int setup(void **state)
 {
     static struct fx f;
     memset(&f, 0, sizeof(f));
-    f.l = iscsi_login_new(&lim, TSIH, known, NULL);
+    f.l = iscsi_login_new(&lim, TSIH, &hooks);
     f.h.opcode = ISCSI_OP_LOGIN_REQ;
     f.h.immediate = true;
     static const uint8_t isid[6] = { 0x00, 0x02, 0x3d, 0x00, 0x00, 0x01 };
@@ -275,7 +284,7 @@ static void test_digests_refused_when_not_allowed(void **state)
     struct iscsi_login_limits nod = lim;
     nod.allow_digests = false;
     iscsi_login_free(f->l);
-    f->l = iscsi_login_new(&nod, TSIH, known, NULL);
+    f->l = iscsi_login_new(&nod, TSIH, &hooks);
     assert_int_equal(step(f, flags(true, false, 1, 3),
                           TXT("InitiatorName=" INI "\0TargetName=" TGT "\0"
                               "HeaderDigest=CRC32C,None\0DataDigest=CRC32C\0")),

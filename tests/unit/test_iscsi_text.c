@@ -1,4 +1,5 @@
-/* Unit tests for the iSCSI text parser and builder (RFC 7143 6.1). */
+/* Unit tests for the iSCSI text parser and builder and the binary-value
+ * codec (RFC 7143 6.1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -195,6 +196,69 @@ static void test_roundtrip(void **state)
     assert_string_equal(iscsi_text_strerror(ISCSI_TEXT_DUPLICATE), "key sent twice");
 }
 
+/* ---- binary-value codec (6.1) ---------------------------------------- */
+
+static int decode(const char *s, size_t *n, enum iscsi_binary_encoding *enc)
+{
+    static uint8_t out[64];
+    return iscsi_binary_decode(s, strlen(s), out, sizeof(out), n, enc);
+}
+
+static void test_binary_accepted(void **state)
+{
+    static const struct { const char *s; size_t n; enum iscsi_binary_encoding enc; } ok[] = {
+        { "0x00", 1, ISCSI_BINARY_HEX },   { "0XaBcD", 2, ISCSI_BINARY_HEX },
+        { "0bZg==", 1, ISCSI_BINARY_BASE64 }, { "0BZm8=", 2, ISCSI_BINARY_BASE64 },
+        { "0bZg", 1, ISCSI_BINARY_BASE64 },   { "0bZm8", 2, ISCSI_BINARY_BASE64 },
+        { "0bAAECAwQFBgcICQoLDA0ODw==", 16, ISCSI_BINARY_BASE64 },
+        { "0b+/+/", 3, ISCSI_BINARY_BASE64 },
+    };
+    size_t n;
+    enum iscsi_binary_encoding enc;
+    (void)state;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        assert_int_equal(decode(ok[i].s, &n, &enc), 0);
+        assert_int_equal(n, ok[i].n);
+        assert_int_equal(enc, ok[i].enc);
+    }
+    uint8_t out[2];
+    assert_int_equal(iscsi_binary_decode("0xabcd", 6, out, 2, &n, &enc), 0);
+    assert_int_equal(out[0], 0xab);
+    assert_int_equal(out[1], 0xcd);
+    assert_int_equal(iscsi_binary_decode("0xabcdef", 8, out, 2, &n, &enc), -1);   /* > cap */
+}
+
+static void test_binary_malformed(void **state)
+{
+    static const char *const bad[] = {
+        "", "0", "0x", "0b", "0X", "ab", "1x00", "0c00", "x0", "0xabc", "0xzz", "0x 0",
+        "0x0g", "0b=", "0b==", "0bZ", "0bZg=", "0bZm8==", "0bZg===", "0bZ=g=", "0bZg=A",
+        "0bZh==", "0bZm9=", "0bZm8=Zg==", "0b!!!!", "0bZg\n", "0bA", "0bAAAAA",
+    };
+    size_t n;
+    enum iscsi_binary_encoding enc;
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (decode(bad[i], &n, &enc) != -1)
+            fail_msg("\"%s\" accepted", bad[i]);
+}
+
+static void test_binary_encode(void **state)
+{
+    static const uint8_t in[16] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 };
+    char s[64];
+    (void)state;
+    assert_int_equal(iscsi_binary_encode(in, 16, ISCSI_BINARY_BASE64, s, sizeof(s)), 0);
+    assert_string_equal(s, "0bAAECAwQFBgcICQoLDA0ODw==");
+    assert_int_equal(iscsi_binary_encode(in, 2, ISCSI_BINARY_BASE64, s, sizeof(s)), 0);
+    assert_string_equal(s, "0bAAE=");
+    assert_int_equal(iscsi_binary_encode(in, 3, ISCSI_BINARY_HEX, s, sizeof(s)), 0);
+    assert_string_equal(s, "0x000102");
+    assert_int_equal(iscsi_binary_encode(in, 3, ISCSI_BINARY_HEX, s, 9), 0);
+    assert_int_equal(iscsi_binary_encode(in, 3, ISCSI_BINARY_HEX, s, 8), -1);
+    assert_int_equal(iscsi_binary_encode(in, 3, ISCSI_BINARY_BASE64, s, 6), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +276,9 @@ int main(void)
         cmocka_unit_test(test_builder),
         cmocka_unit_test(test_builder_overflow_sticks),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_binary_accepted),
+        cmocka_unit_test(test_binary_malformed),
+        cmocka_unit_test(test_binary_encode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
