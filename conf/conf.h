@@ -26,7 +26,7 @@ struct conf_addr {
 enum conf_coherence { CONF_COHERENCE_VERIFY = 0, CONF_COHERENCE_EXCLUSIVE, CONF_COHERENCE_OFF };
 
 #define CONF_ACCOUNT_NAME_MAX 255   /* CHAP_N */
-#define CONF_SECRET_MIN 12          /* bytes (RFC 7143 12.1.3: 96 bits at least) */
+#define CONF_SECRET_MIN 12          /* bytes (RFC 7143 9.2.1: 96 bits at least) */
 #define CONF_SECRET_MAX 255
 
 /* A CHAP account of auth_file: [account NAME] and its secret. */

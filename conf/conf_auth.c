@@ -336,7 +336,7 @@ static bool same_secret(const struct conf_account *x, const struct conf_account 
     return x->secret_len == y->secret_len && memcmp(x->secret, y->secret, x->secret_len) == 0;
 }
 
-/* RFC 7143 12.1.3: a secret that authenticates initiators must not
+/* RFC 7143 9.2.1: a secret that authenticates initiators must not
  * authenticate a target.  Compared across every rule, not just one target. */
 static void check_mutual_secrets(struct pstate *ps, size_t n_rules)
 {
@@ -353,7 +353,7 @@ static void check_mutual_secrets(struct pstate *ps, size_t n_rules)
                     continue;
                 conf_fail_at(ps, r.line[XK_MUTUAL_ACCOUNT], r.lab, r.key[XK_MUTUAL_ACCOUNT],
                              "account '%s' has the same secret as account '%s' of %s in [%s]; "
-                             "one secret must not serve both directions (RFC 7143 12.1.3)",
+                             "one secret must not serve both directions (RFC 7143 9.2.1)",
                              m->name, x->name, q.key[XK_CHAP_ACCOUNTS], q.lab);
                 break;
             }

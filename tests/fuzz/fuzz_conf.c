@@ -96,7 +96,7 @@ static void check_access(const struct conf *c, const struct conf_access *a)
     }
 }
 
-/* RFC 7143 12.1.3: no mutual secret equals any initiator-side secret. */
+/* RFC 7143 9.2.1: no mutual secret equals any initiator-side secret. */
 static void check_mutual(const struct conf_access *m, const struct conf_access *a)
 {
     for (size_t i = 0; m->mutual_account && i < a->n_chap_accounts; i++) {

@@ -306,16 +306,16 @@ static void test_checks_across_files(void **state)
           "authenticates first)" },
         { PROXY TGT "chap_accounts = a, b\nmutual_account = a\n", AUTH,
           "t.conf:8: " TLAB " mutual_account: account 'a' has the same secret as account 'a' of "
-          "chap_accounts in " TLAB "; one secret must not serve both directions (RFC 7143 12.1.3)" },
+          "chap_accounts in " TLAB "; one secret must not serve both directions (RFC 7143 9.2.1)" },
         { PROXY TGT "chap_accounts = a\nmutual_account = m\n" TGT2 "chap_accounts = b\n",
           AUTH "[account m]\nsecret = secret-of-b-12\n",
           "t.conf:8: " TLAB " mutual_account: account 'm' has the same secret as account 'b' of "
           "chap_accounts in [target iqn.2026-11.org.example:proxy.lun2]; one secret must not "
-          "serve both directions (RFC 7143 12.1.3)" },
+          "serve both directions (RFC 7143 9.2.1)" },
         { PROXY "discovery_chap_accounts = a\ndiscovery_mutual_account = m\n" TGT "chap_accounts = b\n",
           AUTH "[account m]\nsecret = secret-of-b-12\n",
           "t.conf:5: [proxy] discovery_mutual_account: account 'm' has the same secret as account "
-          "'b' of chap_accounts in " TLAB "; one secret must not serve both directions (RFC 7143 12.1.3)" },
+          "'b' of chap_accounts in " TLAB "; one secret must not serve both directions (RFC 7143 9.2.1)" },
         { PROXY TGT ACL "backend_chap_account = z\n", AUTH "[account z]\nsecret = 0x00010203040506070809\n  0a0b\n",
           "t.conf:8: " TLAB " backend_chap_account: account 'z' has a 0x00 byte in its secret, which "
           "libiscsi cannot send" },
