@@ -90,8 +90,6 @@ void conf_section_start(struct pstate *ps, const char *s, const char *e);
 void conf_set_key(struct pstate *ps, int k, const char *v);
 void conf_continue_key(struct pstate *ps, int k, const char *v, size_t len);
 void conf_set_defaults(struct conf *c);
-/* The access-rule key k of a [proxy] (discovery) or [target] key, or -1. */
-int conf_access_key(const struct pstate *ps, int k);
 
 /* conf_keys_access.c: an access-rule value (first line: reset to this
  * value; else appended, for lists continued on an indented line). */

@@ -326,7 +326,9 @@ static void set_target_key(struct pstate *ps, enum tkey k, const char *v)
     }
 }
 
-int conf_access_key(const struct pstate *ps, int k)
+/* The access-rule key of key k of a [proxy] (discovery_*) or [target]
+ * section, or -1. */
+static int access_key(const struct pstate *ps, int k)
 {
     if (ps->sec == SEC_PROXY && k >= PK_DISCOVERY)
         return k - PK_DISCOVERY;
@@ -344,7 +346,7 @@ static struct conf_access *section_access(struct pstate *ps)
 
 void conf_set_key(struct pstate *ps, int k, const char *v)
 {
-    int x = conf_access_key(ps, k);
+    int x = access_key(ps, k);
 
     if (x >= 0)
         conf_set_access(ps, section_access(ps), (enum xkey)x, ps->key, v, strlen(v), true);
@@ -359,7 +361,7 @@ void conf_set_key(struct pstate *ps, int k, const char *v)
 /* Lists and secrets go on over indented lines; nothing else does. */
 void conf_continue_key(struct pstate *ps, int k, const char *v, size_t len)
 {
-    int x = conf_access_key(ps, k);
+    int x = access_key(ps, k);
 
     if (x >= 0 && x != XK_MUTUAL_ACCOUNT)
         conf_set_access(ps, section_access(ps), (enum xkey)x, ps->key, v, len, false);
