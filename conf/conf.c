@@ -1,6 +1,7 @@
 /*
- * Configuration loader: iscsi-sparse-proxy.conf parsed by inih, validated
- * into struct conf.  Every error is one message "FILE:LINE: [section] key: why".
+ * Configuration loader: iscsi-sparse-proxy.conf and its auth_file parsed by
+ * inih, validated into struct conf.  Every error is one message
+ * "FILE:LINE: [section] key: why".
  *
  * inih's handler gets no line number (the installed ini.h has
  * INI_HANDLER_LINENO 0, whatever one distribution's binary was built with),
@@ -16,14 +17,12 @@
 #include "conf_value.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define CONF_MAX_BYTES   (1u << 20)
 #define INIH_NAME_MAX    49          /* inih MAX_SECTION / MAX_NAME - 1 */
 
 void conf_fail_at(struct pstate *ps, unsigned line, const char *sec, const char *key,
@@ -62,6 +61,10 @@ static const char *sec_label(const struct pstate *ps, char *buf, size_t len)
         return "proxy";
     if (ps->sec == SEC_TARGET) {
         snprintf(buf, len, "target %s", ps->c->targets[ps->c->n_targets - 1].name);
+        return buf;
+    }
+    if (ps->sec == SEC_ACCOUNT) {
+        snprintf(buf, len, "account %s", ps->account->name);
         return buf;
     }
     return NULL;
@@ -152,8 +155,11 @@ static char *reader(char *buf, int num, void *stream)
     if (ps->kind == LK_KEY || ps->kind == LK_CONT)
         conf_fail_at(ps, ps->lineno, NULL, NULL, "internal error: inih skipped this line");
     ps->kind = LK_NONE;
-    if (ps->failed || *ps->p == '\0')
+    if (ps->failed || *ps->p == '\0') {
+        /* inih's line buffer (its stack) held the last lines, maybe secrets. */
+        explicit_bzero(buf, (size_t)num);
         return NULL;
+    }
     const char *nl = strchr(ps->p, '\n');
     size_t len = nl ? (size_t)(nl - ps->p) : strlen(ps->p);
     ps->lineno++;
@@ -184,6 +190,29 @@ static bool inih_name_matches(const char *inih, const char *full, size_t full_le
     return strlen(inih) == n && memcmp(inih, full, n) == 0;
 }
 
+/* The index of key in the current section's table, or -1. */
+static int section_key(struct pstate *ps, const char *key, unsigned **line)
+{
+    int k;
+    switch (ps->sec) {
+    case SEC_PROXY:
+        k = lookup(conf_pkey_names, PK_COUNT, key);
+        *line = k < 0 ? NULL : &ps->pkey_line[k];
+        return k;
+    case SEC_TARGET:
+        k = lookup(conf_tkey_names, TK_COUNT, key);
+        *line = k < 0 ? NULL : &ps->tkey_line[ps->c->n_targets - 1][k];
+        return k;
+    case SEC_ACCOUNT:
+        k = lookup(conf_akey_names, AK_COUNT, key);
+        *line = k < 0 ? NULL : &ps->akey_line[k];
+        return k;
+    case SEC_NONE:
+        break;
+    }
+    return -1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct pstate *ps = user;
@@ -206,27 +235,29 @@ static int handler(void *user, const char *section, const char *name, const char
         conf_fail_at(ps, ps->lineno, NULL, key, "key outside of any section");
         return 0;
     }
-    int k = ps->sec == SEC_PROXY ? lookup(conf_pkey_names, PK_COUNT, key)
-                                 : lookup(conf_tkey_names, TK_COUNT, key);
+    unsigned *line;
+    int k = section_key(ps, key, &line);
     if (k < 0) {
-        conf_fail_key(ps, key, "unknown key");
+        /* The backend CHAP password moved out of this file (issue 10). */
+        if (ps->sec == SEC_TARGET && (strcmp(key, "backend_chap_username") == 0 ||
+                                      strcmp(key, "backend_chap_password") == 0))
+            conf_fail_key(ps, key, "secrets live in auth_file; use backend_chap_account");
+        else
+            conf_fail_key(ps, key, "unknown key");
         return 0;
     }
-    unsigned *line = ps->sec == SEC_PROXY ? &ps->pkey_line[k]
-                                          : &ps->tkey_line[ps->c->n_targets - 1][k];
     if (kind == LK_CONT) {
         /* Continuation line; strip an inline comment like inih does for keys. */
         const char *e = find_chars_or_comment(value, value + strlen(value), "");
         const char *s = value;
         conf_trim(&s, &e);
-        if (memchr(s, '=', (size_t)(e - s)))
+        /* '=' says a key was indented; except base64 padding ending a secret. */
+        const char *eq = memchr(s, '=', (size_t)(e - s));
+        if (eq && (ps->sec != SEC_ACCOUNT || strspn(eq, "=") != (size_t)(e - eq)))
             conf_fail_key(ps, key,
                           "indented line continues the value of %s; do not indent keys", key);
-        else if (ps->sec != SEC_PROXY || k != PK_LISTEN)
-            conf_fail_key(ps, key,
-                          "value continues on an indented line; only listen may do that");
         else
-            conf_set_listen(ps, s, (size_t)(e - s));
+            conf_continue_key(ps, k, s, (size_t)(e - s));
         return !ps->failed;
     }
     if (*line) {
@@ -239,10 +270,18 @@ static int handler(void *user, const char *section, const char *name, const char
         conf_fail_key(ps, key, "empty value");
         return 0;
     }
-    if (ps->sec == SEC_PROXY)
-        conf_set_proxy_key(ps, (enum pkey)k, value);
-    else
-        conf_set_target_key(ps, (enum tkey)k, value);
+    conf_set_key(ps, k, value);
+    return !ps->failed;
+}
+
+bool conf_parse(struct pstate *ps, const char *text)
+{
+    ps->p = text;
+    int rc = ini_parse_stream(reader, ps, handler, ps);
+    if (rc > 0)
+        conf_fail_at(ps, (unsigned)rc, NULL, NULL, "internal error: inih rejected this line");
+    else if (rc < 0)
+        conf_fail_at(ps, ps->lineno, NULL, NULL, "out of memory");
     return !ps->failed;
 }
 
@@ -283,65 +322,44 @@ static void finish(struct pstate *ps)
                          "missing (required)");
             return;
         }
-        if (!kl[TK_CHAP_USER] != !kl[TK_CHAP_PASS]) {
-            bool user = kl[TK_CHAP_USER] != 0;
-            conf_fail_at(ps, user ? kl[TK_CHAP_USER] : kl[TK_CHAP_PASS], lab,
-                         user ? "backend_chap_username" : "backend_chap_password",
-                         "set without %s (both or neither)",
-                         user ? "backend_chap_password" : "backend_chap_username");
-            return;
-        }
     }
     if (c->n_targets == 0)
         conf_fail_at(ps, last, NULL, NULL,
                      "no [target NAME] section (at least one is required)");
 }
 
-__attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
-int conf_load_string(const char *text, const char *name, struct conf **out, char *err,
-                     size_t err_len)
+int conf_load_strings(const char *text, const char *name, const char *auth_text,
+                      struct conf **out, char *err, size_t err_len)
 {
     struct pstate ps;
 
     memset(&ps, 0, sizeof(ps));
     ps.name = name ? name : "<string>";
-    ps.p = text ? text : "";
     ps.err = err;
     ps.err_len = err_len;
     if (err && err_len)
         err[0] = '\0';
     *out = NULL;
-    if (strnlen(ps.p, CONF_MAX_BYTES + 1) > CONF_MAX_BYTES) {
-        set_err(err, err_len, "%s: file too large (more than %u bytes)", ps.name,
-                CONF_MAX_BYTES);
+    text = text ? text : "";
+    if (strnlen(text, CONF_MAX_BYTES + 1) > CONF_MAX_BYTES) {
+        conf_fail_at(&ps, 1, NULL, NULL, "file too large (more than %u bytes)", CONF_MAX_BYTES);
         return -1;
     }
     ps.c = calloc(1, sizeof(*ps.c));
     if (!ps.c || !(ps.c->path = strdup(ps.name))) {
-        set_err(err, err_len, "%s: out of memory", ps.name);
+        conf_fail_at(&ps, 1, NULL, NULL, "out of memory");
         free(ps.c);
         return -1;
     }
     conf_set_defaults(ps.c);
-
-    int rc = ini_parse_stream(reader, &ps, handler, &ps);
-    if (rc > 0)
-        conf_fail_at(&ps, (unsigned)rc, NULL, NULL, "internal error: inih rejected this line");
-    else if (rc < 0)
-        conf_fail_at(&ps, ps.lineno, NULL, NULL, "out of memory");
-    if (!ps.failed)
+    if (conf_parse(&ps, text))
         finish(&ps);
+    if (!ps.failed)
+        conf_auth_load(&ps, auth_text);
+    if (!ps.failed)
+        conf_auth_check(&ps);
     free(ps.tkey_line);
+    free(ps.auth_path);
     if (ps.failed) {
         conf_free(ps.c);
         return -1;
@@ -350,42 +368,21 @@ int conf_load_string(const char *text, const char *name, struct conf **out, char
     return 0;
 }
 
+int conf_load_string(const char *text, const char *name, struct conf **out, char *err,
+                     size_t err_len)
+{
+    return conf_load_strings(text, name, NULL, out, err, err_len);
+}
+
 int conf_load(const char *path, struct conf **out, char *err, size_t err_len)
 {
+    char *text;
+
     *out = NULL;
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        set_err(err, err_len, "%s: %s", path, strerror(errno));
+    if (conf_read_file(path, false, &text, err, err_len) != 0)
         return -1;
-    }
-    char *buf = malloc(CONF_MAX_BYTES + 2);
-    size_t n = buf ? fread(buf, 1, CONF_MAX_BYTES + 1, f) : 0;
-    int rd_errno = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf || rd_errno || n > CONF_MAX_BYTES) {
-        if (!buf)
-            set_err(err, err_len, "%s: out of memory", path);
-        else if (rd_errno)
-            set_err(err, err_len, "%s: %s", path, strerror(rd_errno));
-        else
-            set_err(err, err_len, "%s: file too large (more than %u bytes)", path,
-                    CONF_MAX_BYTES);
-        free(buf);
-        return -1;
-    }
-    buf[n] = '\0';
-    char *nul = memchr(buf, '\0', n);
-    if (nul) {
-        unsigned line = 1;
-        for (char *q = buf; q < nul; q++)
-            line += *q == '\n';
-        set_err(err, err_len, "%s:%u: NUL byte in file", path, line);
-        free(buf);
-        return -1;
-    }
-    int rc = conf_load_string(buf, path, out, err, err_len);
-    explicit_bzero(buf, n);     /* it may hold a CHAP password */
-    free(buf);
+    int rc = conf_load_string(text, path, out, err, err_len);
+    conf_free_text(text);
     return rc;
 }
 
@@ -397,14 +394,18 @@ void conf_free(struct conf *c)
         struct conf_target *t = &c->targets[i];
         free(t->name);
         free(t->backend_target);
-        free(t->backend_chap_username);
-        if (t->backend_chap_password) {
-            explicit_bzero(t->backend_chap_password, strlen(t->backend_chap_password));
-            free(t->backend_chap_password);
-        }
         free(t->initiator_name);
+        conf_access_free(&t->access);
+        for (size_t k = 0; k < t->n_allowed_initiators; k++)
+            free(t->allowed_initiators[k]);
+        free(t->allowed_initiators);
     }
     free(c->targets);
+    conf_access_free(&c->discovery);
+    for (size_t i = 0; i < c->n_accounts; i++)
+        conf_account_free(c->accounts[i]);
+    free(c->accounts);
+    free(c->auth_file);
     free(c->listen);
     free(c->path);
     free(c);
@@ -415,6 +416,14 @@ const struct conf_target *conf_find_target(const struct conf *c, const char *nam
     for (size_t i = 0; i < c->n_targets; i++)
         if (strcasecmp(c->targets[i].name, name) == 0)
             return &c->targets[i];
+    return NULL;
+}
+
+const struct conf_account *conf_find_account(const struct conf *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_accounts; i++)
+        if (strcmp(c->accounts[i]->name, name) == 0)
+            return c->accounts[i];
     return NULL;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Comparing two configurations, for a reload (SIGHUP): which targets are
- * unchanged, and whether the listen addresses moved.  Pure.
+ * unchanged (access rules and the secrets of their accounts included), and
+ * whether the listen addresses or the discovery rules moved.  Pure.
  */
 #include "conf.h"
 
@@ -23,13 +24,53 @@ bool conf_same_backend(const struct conf_target *a, const struct conf_target *b)
            strcmp(a->backend_target, b->backend_target) == 0;
 }
 
+/* Same name and secret (both accounts, or neither). */
+static bool account_equal(const struct conf_account *a, const struct conf_account *b)
+{
+    return (!a && !b) ||
+           (a && b && strcmp(a->name, b->name) == 0 && a->secret_len == b->secret_len &&
+            memcmp(a->secret, b->secret, a->secret_len) == 0);
+}
+
+bool conf_net_equal(const struct conf_net *a, const struct conf_net *b)
+{
+    return a->family == b->family && a->prefix == b->prefix &&
+           memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/* Every entry equal, in the same order (a new order counts as a change). */
+static bool access_equal(const struct conf_access *a, const struct conf_access *b)
+{
+    if (a->n_chap_accounts != b->n_chap_accounts || a->n_addresses != b->n_addresses ||
+        a->chap_algorithms != b->chap_algorithms ||
+        !account_equal(a->mutual_account, b->mutual_account))
+        return false;
+    for (size_t i = 0; i < a->n_chap_accounts; i++)
+        if (!account_equal(a->chap_accounts[i], b->chap_accounts[i]))
+            return false;
+    for (size_t i = 0; i < a->n_addresses; i++)
+        if (!conf_net_equal(&a->addresses[i], &b->addresses[i]))
+            return false;
+    return true;
+}
+
+static bool initiators_equal(const struct conf_target *a, const struct conf_target *b)
+{
+    if (a->n_allowed_initiators != b->n_allowed_initiators)
+        return false;
+    for (size_t i = 0; i < a->n_allowed_initiators; i++)
+        if (strcasecmp(a->allowed_initiators[i], b->allowed_initiators[i]) != 0)
+            return false;
+    return true;
+}
+
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
     return strcasecmp(a->name, b->name) == 0 && conf_same_backend(a, b) &&
-           str_equal(a->backend_chap_username, b->backend_chap_username) &&
-           str_equal(a->backend_chap_password, b->backend_chap_password) &&
+           account_equal(a->backend_account, b->backend_account) &&
            str_equal(a->initiator_name, b->initiator_name) && a->coherence == b->coherence &&
-           a->page_size == b->page_size;
+           a->page_size == b->page_size && access_equal(&a->access, &b->access) &&
+           initiators_equal(a, b) && a->allow_anonymous == b->allow_anonymous;
 }
 
 const struct conf_target *conf_target_unchanged(const struct conf *c, const struct conf_target *t)
@@ -62,6 +103,7 @@ void conf_diff(const struct conf *old, const struct conf *next, struct conf_diff
         d->listen_changed = !conf_addr_equal(&old->listen[i], &next->listen[i]);
     d->stats_listen_changed = old->stats_enabled != next->stats_enabled ||
         (old->stats_enabled && !conf_addr_equal(&old->stats_listen, &next->stats_listen));
+    d->discovery_changed = !access_equal(&old->discovery, &next->discovery);
 }
 
 void conf_keep_listeners(struct conf *next, struct conf *old)

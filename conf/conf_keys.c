@@ -1,6 +1,8 @@
 /*
  * Sections and keys of iscsi-sparse-proxy.conf: [proxy] and [target NAME],
- * what each key accepts, and the defaults.  Called by conf.c's inih handler.
+ * what each key accepts, and the defaults.  Called by conf.c's inih handler;
+ * access rules are parsed by conf_keys_access.c, auth_file's [account NAME]
+ * sections by conf_auth.c.
  */
 #include "conf_internal.h"
 #include "conf_value.h"
@@ -14,12 +16,20 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "queue_depth",
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
-    "initial_r2t", "shutdown_timeout",
+    "initial_r2t", "shutdown_timeout", "auth_file",
+    [PK_DISCOVERY + XK_CHAP_ACCOUNTS] = "discovery_chap_accounts",
+    [PK_DISCOVERY + XK_MUTUAL_ACCOUNT] = "discovery_mutual_account",
+    [PK_DISCOVERY + XK_CHAP_ALGORITHMS] = "discovery_chap_algorithms",
+    [PK_DISCOVERY + XK_ALLOWED_ADDRESSES] = "discovery_allowed_addresses",
 };
 
 const char *const conf_tkey_names[TK_COUNT] = {
-    "backend_portal", "backend_target", "backend_chap_username", "backend_chap_password",
-    "initiator_name", "coherence", "page_size",
+    "backend_portal", "backend_target", "backend_chap_account",
+    "initiator_name", "coherence", "page_size", "allowed_initiators", "allow_anonymous",
+    [TK_ACCESS + XK_CHAP_ACCOUNTS] = "chap_accounts",
+    [TK_ACCESS + XK_MUTUAL_ACCOUNT] = "mutual_account",
+    [TK_ACCESS + XK_CHAP_ALGORITHMS] = "chap_algorithms",
+    [TK_ACCESS + XK_ALLOWED_ADDRESSES] = "allowed_addresses",
 };
 
 /* Numeric [proxy] keys: a size takes K/M/G and shows its range that way. */
@@ -64,7 +74,18 @@ static bool eq(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
-/* A section header line: [proxy] or [target NAME]. */
+/* yes or no into *out; false (reported) otherwise. */
+static bool set_yes_no(struct pstate *ps, const char *key, const char *v, bool *out)
+{
+    if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0) {
+        conf_fail_key(ps, key, "'%s' is neither yes nor no", v);
+        return false;
+    }
+    *out = strcmp(v, "yes") == 0;
+    return true;
+}
+
+/* A section header line: [proxy] or [target NAME] (auth_file: [account NAME]). */
 void conf_section_start(struct pstate *ps, const char *s, const char *e)
 {
     struct conf *c = ps->c;
@@ -73,6 +94,10 @@ void conf_section_start(struct pstate *ps, const char *s, const char *e)
     ps->sec_raw = s;
     ps->sec_raw_len = (size_t)(e - s);
     ps->sec = SEC_NONE;
+    if (ps->auth) {
+        conf_account_start(ps, s, e);
+        return;
+    }
     conf_trim(&s, &e);
     size_t n = (size_t)(e - s);
     if (eq(s, n, "proxy")) {
@@ -136,34 +161,29 @@ void conf_section_start(struct pstate *ps, const char *s, const char *e)
     t->name = name;
     t->coherence = CONF_COHERENCE_VERIFY;
     t->page_size = 0;
+    t->access.chap_algorithms = CONF_CHAP_ALL;
     t->line = ps->lineno;
     c->n_targets++;
     ps->sec = SEC_TARGET;
 }
 
 /* listen: portals separated by commas and/or white space; appends. */
-void conf_set_listen(struct pstate *ps, const char *v, size_t len)
+static void set_listen(struct pstate *ps, const char *v, size_t len)
 {
     struct conf *c = ps->c;
-    size_t i = 0;
+    const char *s, *e = v + len;
+    size_t n;
 
-    while (i < len && !ps->failed) {
-        while (i < len && (v[i] == ',' || conf_is_space(v[i])))
-            i++;
-        size_t st = i;
-        while (i < len && v[i] != ',' && !conf_is_space(v[i]))
-            i++;
-        if (i == st)
-            break;
+    while (cv_next_item(&v, e, &s, &n)) {
         struct conf_addr a;
         const char *why;
-        if (cv_parse_addr(v + st, i - st, "3260", true, &a, &why) != 0) {
-            conf_fail_key(ps, "listen", "bad address '%.*s': %s", (int)(i - st), v + st, why);
+        if (cv_parse_addr(s, n, "3260", true, &a, &why) != 0) {
+            conf_fail_key(ps, "listen", "bad address '%.*s': %s", (int)n, s, why);
             return;
         }
         for (size_t k = 0; k < c->n_listen; k++) {
             if (strcmp(c->listen[k].host, a.host) == 0 && strcmp(c->listen[k].port, a.port) == 0) {
-                conf_fail_key(ps, "listen", "'%.*s' is listed twice", (int)(i - st), v + st);
+                conf_fail_key(ps, "listen", "'%.*s' is listed twice", (int)n, s);
                 return;
             }
         }
@@ -179,14 +199,23 @@ void conf_set_listen(struct pstate *ps, const char *v, size_t len)
     }
 }
 
-void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
+static void set_string(struct pstate *ps, const char *key, char **dst, const char *v)
+{
+    if (!(*dst = strdup(v)))
+        conf_fail_key(ps, key, "out of memory");
+}
+
+static void set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
 {
     struct conf *c = ps->c;
     const char *key = conf_pkey_names[k], *why;
 
     switch (k) {
     case PK_LISTEN:
-        conf_set_listen(ps, v, strlen(v));
+        set_listen(ps, v, strlen(v));
+        return;
+    case PK_AUTH_FILE:
+        set_string(ps, key, &c->auth_file, v);
         return;
     case PK_STATS_LISTEN:
         c->stats_enabled = *v != '\0';
@@ -205,13 +234,10 @@ void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
             conf_fail_key(ps, key, "'%s' is not a log destination (stderr or syslog)", v);
         return;
     case PK_IMMEDIATE_DATA:
+        set_yes_no(ps, key, v, &c->immediate_data);
+        return;
     case PK_INITIAL_R2T:
-        if (strcmp(v, "yes") != 0 && strcmp(v, "no") != 0)
-            conf_fail_key(ps, key, "'%s' is neither yes nor no", v);
-        else if (k == PK_IMMEDIATE_DATA)
-            c->immediate_data = strcmp(v, "yes") == 0;
-        else
-            c->initial_r2t = strcmp(v, "yes") == 0;
+        set_yes_no(ps, key, v, &c->initial_r2t);
         return;
     default:
         break;
@@ -243,13 +269,7 @@ void conf_set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
     }
 }
 
-static void set_string(struct pstate *ps, const char *key, char **dst, const char *v)
-{
-    if (!(*dst = strdup(v)))
-        conf_fail_key(ps, key, "out of memory");
-}
-
-void conf_set_target_key(struct pstate *ps, enum tkey k, const char *v)
+static void set_target_key(struct pstate *ps, enum tkey k, const char *v)
 {
     struct conf_target *t = &ps->c->targets[ps->c->n_targets - 1];
     const char *key = conf_tkey_names[k], *why;
@@ -267,11 +287,14 @@ void conf_set_target_key(struct pstate *ps, enum tkey k, const char *v)
         else
             set_string(ps, key, k == TK_TARGET ? &t->backend_target : &t->initiator_name, v);
         break;
-    case TK_CHAP_USER:
-        set_string(ps, key, &t->backend_chap_username, v);
+    case TK_BACKEND_ACCOUNT:
+        t->backend_account = conf_account_ref(ps, key, v, strlen(v));
         break;
-    case TK_CHAP_PASS:
-        set_string(ps, key, &t->backend_chap_password, v);
+    case TK_ALLOWED_INITIATORS:
+        conf_set_allowed_initiators(ps, t, v, strlen(v));
+        break;
+    case TK_ALLOW_ANONYMOUS:
+        set_yes_no(ps, key, v, &t->allow_anonymous);
         break;
     case TK_COHERENCE:
         if (strcmp(v, "verify") == 0)
@@ -303,6 +326,55 @@ void conf_set_target_key(struct pstate *ps, enum tkey k, const char *v)
     }
 }
 
+/* The access-rule key of key k of a [proxy] (discovery_*) or [target]
+ * section, or -1. */
+static int access_key(const struct pstate *ps, int k)
+{
+    if (ps->sec == SEC_PROXY && k >= PK_DISCOVERY)
+        return k - PK_DISCOVERY;
+    if (ps->sec == SEC_TARGET && k >= TK_ACCESS)
+        return k - TK_ACCESS;
+    return -1;
+}
+
+/* The access rule the current section's access keys set. */
+static struct conf_access *section_access(struct pstate *ps)
+{
+    return ps->sec == SEC_PROXY ? &ps->c->discovery
+                                : &ps->c->targets[ps->c->n_targets - 1].access;
+}
+
+void conf_set_key(struct pstate *ps, int k, const char *v)
+{
+    int x = access_key(ps, k);
+
+    if (x >= 0)
+        conf_set_access(ps, section_access(ps), (enum xkey)x, ps->key, v, strlen(v), true);
+    else if (ps->sec == SEC_PROXY)
+        set_proxy_key(ps, (enum pkey)k, v);
+    else if (ps->sec == SEC_TARGET)
+        set_target_key(ps, (enum tkey)k, v);
+    else
+        conf_set_secret(ps, v, strlen(v), true);
+}
+
+/* Lists and secrets go on over indented lines; nothing else does. */
+void conf_continue_key(struct pstate *ps, int k, const char *v, size_t len)
+{
+    int x = access_key(ps, k);
+
+    if (x >= 0 && x != XK_MUTUAL_ACCOUNT)
+        conf_set_access(ps, section_access(ps), (enum xkey)x, ps->key, v, len, false);
+    else if (ps->sec == SEC_PROXY && k == PK_LISTEN)
+        set_listen(ps, v, len);
+    else if (ps->sec == SEC_TARGET && k == TK_ALLOWED_INITIATORS)
+        conf_set_allowed_initiators(ps, &ps->c->targets[ps->c->n_targets - 1], v, len);
+    else if (ps->sec == SEC_ACCOUNT)
+        conf_set_secret(ps, v, len, false);
+    else
+        conf_fail_key(ps, ps->key, "value continues on an indented line; only a list may do that");
+}
+
 void conf_set_defaults(struct conf *c)
 {
     c->stats_enabled = true;
@@ -321,4 +393,5 @@ void conf_set_defaults(struct conf *c)
     c->shutdown_timeout = 10;
     c->nop_timeout = 30;
     c->backend_timeout = 30;
+    c->discovery.chap_algorithms = CONF_CHAP_ALL;
 }

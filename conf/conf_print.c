@@ -1,13 +1,16 @@
 /*
  * conf_print: the resolved configuration in its own INI format (every key,
  * defaults filled in), for --check-config.  The output parses back to the
- * same configuration, except that the CHAP password is never printed.
+ * same configuration.  No secret is in it: auth_file is printed as the path
+ * written, and its accounts by name only.
  */
 #include "conf_value.h"
 
+#include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#define LISTEN_WRAP 78   /* listen wraps onto indented continuation lines */
+#define LIST_WRAP 78    /* lists wrap onto indented continuation lines */
 
 int conf_addr_format(const struct conf_addr *a, char *buf, size_t len)
 {
@@ -16,22 +19,71 @@ int conf_addr_format(const struct conf_addr *a, char *buf, size_t len)
     return snprintf(buf, len, "%s:%s", a->host, a->port);
 }
 
-static void print_listen(const struct conf *c, FILE *f)
+int conf_net_format(const struct conf_net *n, char *buf, size_t len)
 {
-    char addr[300];
-    int col = fprintf(f, "listen =");
+    char addr[INET6_ADDRSTRLEN] = "?";
 
-    for (size_t i = 0; i < c->n_listen; i++) {
-        int n = conf_addr_format(&c->listen[i], addr, sizeof(addr));
-        if (i == 0) {
-            col += fprintf(f, " %s", addr);
-        } else if (col + 2 + n > LISTEN_WRAP) {
-            col = fprintf(f, ",\n    %s", addr) - 2;
-        } else {
-            col += fprintf(f, ", %s", addr);
-        }
+    inet_ntop(n->family, n->addr, addr, sizeof(addr));
+    if (n->prefix == (n->family == AF_INET ? 32u : 128u))
+        return snprintf(buf, len, "%s", addr);
+    return snprintf(buf, len, "%s/%u", addr, n->prefix);
+}
+
+const char *conf_chap_algorithm_name(uint32_t bit)
+{
+    switch (bit) {
+    case CONF_CHAP_MD5: return "md5";
+    case CONF_CHAP_SHA1: return "sha1";
+    case CONF_CHAP_SHA256: return "sha256";
+    case CONF_CHAP_SHA3_256: return "sha3-256";
+    default: return NULL;
+    }
+}
+
+/* Item i of a list into buf. */
+typedef void item_format(const void *list, size_t i, char *buf, size_t len);
+
+/* "key = a, b, c", wrapped; an empty list is a comment saying so. */
+static void print_list(FILE *f, const char *key, const void *list, size_t n, item_format *fmt)
+{
+    char item[300];
+
+    if (n == 0) {
+        fprintf(f, "; %s = (not set)\n", key);
+        return;
+    }
+    int col = fprintf(f, "%s =", key);
+    for (size_t i = 0; i < n; i++) {
+        fmt(list, i, item, sizeof(item));
+        int len = (int)strlen(item);
+        if (i == 0)
+            col += fprintf(f, " %s", item);
+        else if (col + 2 + len > LIST_WRAP)
+            col = fprintf(f, ",\n    %s", item) - 2;
+        else
+            col += fprintf(f, ", %s", item);
     }
     fputc('\n', f);
+}
+
+static void fmt_addr(const void *list, size_t i, char *buf, size_t len)
+{
+    conf_addr_format(&((const struct conf_addr *)list)[i], buf, len);
+}
+
+static void fmt_net(const void *list, size_t i, char *buf, size_t len)
+{
+    conf_net_format(&((const struct conf_net *)list)[i], buf, len);
+}
+
+static void fmt_string(const void *list, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ((const char *const *)list)[i]);
+}
+
+static void fmt_account(const void *list, size_t i, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", ((const struct conf_account *const *)list)[i]->name);
 }
 
 static void print_optional(FILE *f, const char *key, const char *v)
@@ -42,6 +94,27 @@ static void print_optional(FILE *f, const char *key, const char *v)
         fprintf(f, "; %s = (not set)\n", key);
 }
 
+/* An access rule's keys, each name after prefix ("" or "discovery_"). */
+static void print_access(const struct conf_access *a, const char *prefix, FILE *f)
+{
+    const char *algs[4];
+    size_t n_algs = 0;
+    char key[64];
+
+    snprintf(key, sizeof(key), "%schap_accounts", prefix);
+    print_list(f, key, a->chap_accounts, a->n_chap_accounts, fmt_account);
+    snprintf(key, sizeof(key), "%smutual_account", prefix);
+    print_optional(f, key, a->mutual_account ? a->mutual_account->name : NULL);
+    /* Strongest first, the order the man page gives. */
+    for (uint32_t bit = CONF_CHAP_SHA3_256; bit >= CONF_CHAP_MD5; bit >>= 1)
+        if (a->chap_algorithms & bit)
+            algs[n_algs++] = conf_chap_algorithm_name(bit);
+    snprintf(key, sizeof(key), "%schap_algorithms", prefix);
+    print_list(f, key, algs, n_algs, fmt_string);
+    snprintf(key, sizeof(key), "%sallowed_addresses", prefix);
+    print_list(f, key, a->addresses, a->n_addresses, fmt_net);
+}
+
 static void print_target(const struct conf_target *t, FILE *f)
 {
     char buf[300];
@@ -50,8 +123,7 @@ static void print_target(const struct conf_target *t, FILE *f)
     conf_addr_format(&t->backend_portal, buf, sizeof(buf));
     fprintf(f, "backend_portal = %s\n", buf);
     fprintf(f, "backend_target = %s\n", t->backend_target);
-    print_optional(f, "backend_chap_username", t->backend_chap_username);
-    fprintf(f, "; backend_chap_password = %s\n", t->backend_chap_password ? "(set)" : "(not set)");
+    print_optional(f, "backend_chap_account", t->backend_account ? t->backend_account->name : NULL);
     print_optional(f, "initiator_name", t->initiator_name);
     fprintf(f, "coherence = %s\n", conf_coherence_name(t->coherence));
     if (t->page_size)
@@ -59,6 +131,10 @@ static void print_target(const struct conf_target *t, FILE *f)
     else
         snprintf(buf, sizeof(buf), "auto");
     fprintf(f, "page_size = %s\n", buf);
+    print_access(&t->access, "", f);
+    print_list(f, "allowed_initiators", t->allowed_initiators, t->n_allowed_initiators,
+               fmt_string);
+    fprintf(f, "allow_anonymous = %s\n", t->allow_anonymous ? "yes" : "no");
 }
 
 void conf_print(const struct conf *c, FILE *f)
@@ -66,7 +142,7 @@ void conf_print(const struct conf *c, FILE *f)
     char buf[300];
 
     fprintf(f, "[proxy]\n");
-    print_listen(c, f);
+    print_list(f, "listen", c->listen, c->n_listen, fmt_addr);
     if (c->stats_enabled) {
         conf_addr_format(&c->stats_listen, buf, sizeof(buf));
         fprintf(f, "stats_listen = %s\n", buf);
@@ -89,6 +165,10 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
     fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);
+    print_optional(f, "auth_file", c->auth_file);
+    for (size_t i = 0; i < c->n_accounts; i++)
+        fprintf(f, "; [account %s] (secret not shown)\n", c->accounts[i]->name);
+    print_access(&c->discovery, "discovery_", f);
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }

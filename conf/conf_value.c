@@ -1,13 +1,16 @@
 /*
  * Value parsers for the configuration: decimal numbers, sizes (K/M/G),
- * addresses (host:port, [v6]:port, *:port) and iSCSI names (RFC 7143 4.2.7).
- * Everything is validated in full; nothing here resolves names or opens sockets.
+ * addresses (host:port, [v6]:port, *:port), iSCSI names (RFC 7143 4.2.7),
+ * lists, CHAP names and secrets, address/prefix entries.  Everything is
+ * validated in full; nothing here resolves names or opens sockets.
  */
 #include "conf_value.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +297,177 @@ int cv_check_iscsi_name(const char *s, bool strict, const char **why)
                           : "only letters, digits, '-', '.' and ':' are allowed in an iSCSI name";
             return -1;
         }
+    }
+    return 0;
+}
+
+bool cv_next_item(const char **p, const char *e, const char **s, size_t *n)
+{
+    const char *q = *p;
+
+    while (q < e && (*q == ',' || isspace((unsigned char)*q)))
+        q++;
+    *s = q;
+    while (q < e && *q != ',' && !isspace((unsigned char)*q))
+        q++;
+    *n = (size_t)(q - *s);
+    *p = q;
+    return *n > 0;
+}
+
+int cv_check_account_name(const char *s, size_t n, const char **why)
+{
+    if (n == 0 || n > CONF_ACCOUNT_NAME_MAX) {
+        *why = "an account name has 1 to 255 bytes";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 0x7f || c == ',' || c == '[' || c == ']') {
+            *why = "an account name is printable ASCII without spaces, ',', '[' or ']'";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int decode_hex(const char *s, size_t n, unsigned char *out, size_t *out_len,
+                      const char **why)
+{
+    if (n == 0 || n % 2) {
+        *why = n ? "0x value with an odd number of hex digits" : "no hex digits after 0x";
+        return -1;
+    }
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            *why = "0x value with a character that is not a hex digit";
+            return -1;
+        }
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *out_len = n / 2;
+    return 0;
+}
+
+static int base64_value(char c)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(alphabet, c) : NULL;
+    return p ? (int)(p - alphabet) : -1;
+}
+
+/* OpenSSL's EVP_DecodeBlock decodes, but also takes white space, and
+ * padding anywhere in the last group: the checks here come first. */
+static int decode_base64(const char *s, size_t n, unsigned char *out, size_t *out_len,
+                         const char **why)
+{
+    size_t pad = 0;
+
+    if (n == 0 || n % 4) {
+        *why = n ? "0b value whose length is not a multiple of 4 (base64 with '=' padding)"
+                 : "no base64 digits after 0b";
+        return -1;
+    }
+    while (pad < 2 && s[n - 1 - pad] == '=')
+        pad++;
+    for (size_t i = 0; i < n - pad; i++) {
+        if (base64_value(s[i]) < 0) {
+            *why = "0b value with a character outside the base64 alphabet or misplaced '='";
+            return -1;
+        }
+    }
+    /* The bits of the last digit that no byte uses must be 0 (RFC 4648 3.5). */
+    int last = pad ? base64_value(s[n - 1 - pad]) : 0;
+    if ((pad == 1 && (last & 0x3)) || (pad == 2 && (last & 0xf))) {
+        *why = "0b value whose last digit has bits no byte uses";
+        return -1;
+    }
+    if (n > INT_MAX || EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) < 0) {
+        *why = "0b value that is not base64";
+        return -1;
+    }
+    *out_len = n / 4 * 3 - pad;
+    return 0;
+}
+
+int cv_decode_secret(const char *s, size_t n, unsigned char *out, size_t *out_len,
+                     const char **why)
+{
+    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        return decode_hex(s + 2, n - 2, out, out_len, why);
+    if (n >= 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        return decode_base64(s + 2, n - 2, out, out_len, why);
+    memcpy(out, s, n);
+    *out_len = n;
+    return 0;
+}
+
+int cv_parse_net(const char *s, size_t n, struct conf_net *out, const char **why)
+{
+    char addr[INET6_ADDRSTRLEN];
+    struct conf_net net;
+    const char *slash = memchr(s, '/', n);
+    size_t alen = slash ? (size_t)(slash - s) : n;
+
+    memset(&net, 0, sizeof(net));
+    net.family = memchr(s, ':', alen) ? AF_INET6 : AF_INET;
+    if (alen == 0 || alen >= sizeof(addr)) {
+        *why = "not an IPv4 or IPv6 address";
+        return -1;
+    }
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    if (inet_pton(net.family, addr, net.addr) != 1) {
+        *why = net.family == AF_INET ? "bad IPv4 address" : "bad IPv6 address (no brackets)";
+        return -1;
+    }
+    unsigned max = net.family == AF_INET ? 32 : 128;
+    net.prefix = max;
+    if (slash) {
+        const char *d = slash + 1;
+        size_t plen = n - alen - 1;
+        bool ok = plen >= 1 && plen <= 3;
+        unsigned v = 0;
+        for (size_t i = 0; ok && i < plen; i++) {
+            ok = d[i] >= '0' && d[i] <= '9';
+            v = v * 10 + (unsigned)(d[i] - '0');
+        }
+        if (!ok || v > max) {
+            *why = max == 32 ? "bad prefix length (expected /0../32)"
+                             : "bad prefix length (expected /0../128)";
+            return -1;
+        }
+        net.prefix = v;
+    }
+    for (unsigned bit = net.prefix; bit < max; bit++) {
+        if (net.addr[bit / 8] & (0x80u >> (bit % 8))) {
+            *why = "address bits set past the prefix length (give the network address)";
+            return -1;
+        }
+    }
+    *out = net;
+    return 0;
+}
+
+uint32_t cv_chap_algorithm(const char *s, size_t n)
+{
+    for (uint32_t bit = CONF_CHAP_MD5; bit <= CONF_CHAP_SHA3_256; bit <<= 1) {
+        const char *name = conf_chap_algorithm_name(bit);
+        if (strlen(name) == n && memcmp(name, s, n) == 0)
+            return bit;
     }
     return 0;
 }

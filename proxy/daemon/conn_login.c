@@ -153,8 +153,10 @@ static uint16_t start_backend_login(struct conn *c)
         .target = c->target->backend_target,
         .initiator_name = c->target->initiator_name ? c->target->initiator_name
                                                     : sp->initiator_name,
-        .chap_username = c->target->backend_chap_username,
-        .chap_password = c->target->backend_chap_password,
+        /* auth_file's account; its secret is NUL-terminated and holds no 0x00. */
+        .chap_username = c->target->backend_account ? c->target->backend_account->name : NULL,
+        .chap_password = c->target->backend_account
+                             ? (const char *)c->target->backend_account->secret : NULL,
         .timeout_seconds = cf->backend_timeout,
     };
     c->backend = backend_new(c->proxy->base, &bp, &conn_backend_ops, c);

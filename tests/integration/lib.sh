@@ -292,6 +292,7 @@ isp_write_proxy_conf() {
       echo "[target $1]"
       echo "backend_portal = 127.0.0.1:$TGT_PORT"
       echo "backend_target = $2"
+      echo "allowed_addresses = 127.0.0.1, ::1"   # the initiators are on this host
       shift 2
     done
   } >"$f"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The backend side of a login: the proxy logs in to a backend target that wants
-# CHAP with the configured backend_chap_username / backend_chap_password (handed
-# to libiscsi), and a backend login that fails becomes a failed frontend login
+# CHAP with the auth_file account named by backend_chap_account (handed to
+# libiscsi), and a backend login that fails becomes a failed frontend login
 # with the status the proxy maps it to (docs/ARCHITECTURE.md), never a session
 # without a backend:
 #   right CHAP secret        -> INQUIRY through the proxy works
@@ -27,6 +27,11 @@ isp_tgtadm --op new --mode account --user proxyuser --password proxysecret12 ||
   isp_fail "tgtadm cannot create a CHAP account"
 isp_tgtadm --op bind --mode account --tid 1 --user proxyuser ||
   isp_fail "tgtadm cannot bind the CHAP account to the target"
+# A second account the backend knows, for which the proxy has the wrong secret.
+isp_tgtadm --op new --mode account --user proxybad --password proxybadsecret ||
+  isp_fail "tgtadm cannot create a CHAP account"
+isp_tgtadm --op bind --mode account --tid 1 --user proxybad ||
+  isp_fail "tgtadm cannot bind the CHAP account to the target"
 
 # Targets: good CHAP, bad CHAP, a backend target that does not exist, a dead portal.
 FRONT_GOOD=iqn.2026-11.org.example:proxy.good FRONT_BAD=iqn.2026-11.org.example:proxy.badchap
@@ -36,34 +41,44 @@ isp_pick_port port
 isp_pick_port dead_port
 isp_pick_port stats_port
 PROXY_CONF=$ISP_WORK/proxy.conf PROXY_LOG=$ISP_WORK/proxy.log
+# The secrets, in an auth_file only the proxy's user may read.
+(umask 077 && cat >"$ISP_WORK/proxy.auth") <<AUTH
+[account proxyuser]
+secret = proxysecret12
+
+[account proxybad]
+secret = wrongsecret12
+AUTH
 cat >"$PROXY_CONF" <<CONF
 [proxy]
 listen = 127.0.0.1:$port
 stats_listen = 127.0.0.1:$stats_port
 log_level = info
 backend_timeout = 5
+auth_file = proxy.auth
 
 [target $FRONT_GOOD]
 backend_portal = 127.0.0.1:$TGT_PORT
 backend_target = $BACKEND_IQN
-backend_chap_username = proxyuser
-backend_chap_password = proxysecret12
+backend_chap_account = proxyuser
+allowed_addresses = 127.0.0.1, ::1
 
 [target $FRONT_BAD]
 backend_portal = 127.0.0.1:$TGT_PORT
 backend_target = $BACKEND_IQN
-backend_chap_username = proxyuser
-backend_chap_password = wrongsecret12
+backend_chap_account = proxybad
+allowed_addresses = 127.0.0.1, ::1
 
 [target $FRONT_MISSING]
 backend_portal = 127.0.0.1:$TGT_PORT
 backend_target = iqn.2026-11.org.example:san.nosuchtarget
-backend_chap_username = proxyuser
-backend_chap_password = proxysecret12
+backend_chap_account = proxyuser
+allowed_addresses = 127.0.0.1, ::1
 
 [target $FRONT_DEAD]
 backend_portal = 127.0.0.1:$dead_port
 backend_target = $BACKEND_IQN
+allowed_addresses = 127.0.0.1, ::1
 CONF
 "$PROXY_BIN" -c "$PROXY_CONF" >"$PROXY_LOG" 2>&1 &
 PROXY_PID=$!

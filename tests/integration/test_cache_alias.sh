@@ -48,16 +48,19 @@ log_level = ${ISP_LOG_LEVEL:-info}
 backend_portal = 127.0.0.1:$TGT_PORT
 backend_target = $BACKEND_IQN
 coherence = exclusive
+allowed_addresses = 127.0.0.1, ::1
 
 [target $IQN_B]
 backend_portal = localhost:$TGT_PORT
 backend_target = $BACKEND_IQN
 coherence = exclusive
+allowed_addresses = 127.0.0.1, ::1
 
 [target $IQN_C]
 backend_portal = 127.0.0.1:$TGT_PORT
 backend_target = $BACKEND_IQN
 coherence = off
+allowed_addresses = 127.0.0.1, ::1
 CONF
 isp_run_proxy_conf "$port" "$stats"
 URL_A=iscsi://127.0.0.1:$port/$IQN_A/$ISP_LUN

@@ -1,7 +1,7 @@
 /*
  * Unit tests for conf/: valid configurations and defaults, every error kind
  * with its exact "FILE:LINE: [section] key: what" message, conf_print round
- * trips, file loading.
+ * trips, file loading.  auth_file and the access keys: test_conf_auth.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,9 @@
               "backend_portal = 127.0.0.1:3261\n" \
               "backend_target = iqn.2026-11.org.example:san.lun1\n"
 #define TLAB  "[target iqn.2026-11.org.example:proxy.lun1]"
+/* Who may log in; a target without it is refused (no borrowed credentials),
+ * but errors found while reading come first, so the error cases omit it. */
+#define ACL   "allowed_addresses = 127.0.0.1\n"
 
 static struct conf *load_ok(const char *text)
 {
@@ -46,7 +49,7 @@ static char *print_to_string(const struct conf *c)
 static void test_defaults(void **state)
 {
     (void)state;
-    struct conf *c = load_ok(PROXY TGT);
+    struct conf *c = load_ok(PROXY TGT ACL);
     assert_string_equal(c->path, "t.conf");
     assert_int_equal(c->n_listen, 1);
     assert_string_equal(c->listen[0].host, "127.0.0.1");
@@ -65,17 +68,28 @@ static void test_defaults(void **state)
     assert_int_equal(c->nop_interval, 30);
     assert_int_equal(c->nop_timeout, 30);
     assert_int_equal(c->backend_timeout, 30);
+    assert_null(c->auth_file);
+    assert_int_equal(c->n_accounts, 0);
+    assert_int_equal(c->discovery.n_chap_accounts, 0);
+    assert_null(c->discovery.mutual_account);
+    assert_int_equal(c->discovery.chap_algorithms, CONF_CHAP_ALL);
+    assert_int_equal(c->discovery.n_addresses, 0);
     assert_int_equal(c->n_targets, 1);
     const struct conf_target *t = &c->targets[0];
     assert_string_equal(t->name, "iqn.2026-11.org.example:proxy.lun1");
     assert_string_equal(t->backend_portal.host, "127.0.0.1");
     assert_string_equal(t->backend_portal.port, "3261");
     assert_string_equal(t->backend_target, "iqn.2026-11.org.example:san.lun1");
-    assert_null(t->backend_chap_username);
-    assert_null(t->backend_chap_password);
+    assert_null(t->backend_account);
     assert_null(t->initiator_name);
     assert_int_equal(t->coherence, CONF_COHERENCE_VERIFY);
     assert_int_equal(t->page_size, 0);
+    assert_int_equal(t->access.n_chap_accounts, 0);
+    assert_null(t->access.mutual_account);
+    assert_int_equal(t->access.chap_algorithms, CONF_CHAP_ALL);
+    assert_int_equal(t->access.n_addresses, 1);
+    assert_int_equal(t->n_allowed_initiators, 0);
+    assert_false(t->allow_anonymous);
     assert_int_equal(t->line, 3);
     conf_free(c);
 }
@@ -105,8 +119,6 @@ static void test_every_key(void **state)
         "[target iqn.2026-11.org.example:a]\n"
         "backend_portal = [2001:db8::7]\n"
         "backend_target = iqn.1992-08.com.NetApp:sn.1\n"
-        "backend_chap_username = proxy\n"
-        "backend_chap_password = s3cret:with=signs\n"
         "initiator_name = iqn.2026-11.org.example:initiator\n"
         "coherence = exclusive\n"
         "page_size = 16M\n"
@@ -115,10 +127,12 @@ static void test_every_key(void **state)
         "backend_target = naa.52004567BA64678D\n"
         "coherence = off\n"
         "page_size = 4k\n"
+        "allow_anonymous = yes\n"
         "[target naa.6001405abcdef0123456789abcdef012]\n"
         "backend_target: eui.0123456789abcdef\n"
         "backend_portal: 10.1.2.3:65535\n"
-        "page_size = auto\n");
+        "page_size = auto\n"
+        "allowed_initiators: iqn.2026-11.org.example:*\n");
     assert_int_equal(c->n_listen, 5);
     const char *hosts[] = { "127.0.0.1", "::1", "*", "host-1.example.org", "fe80::1%eth0" };
     const char *ports[] = { "3260", "3260", "3261", "3260", "3262" };
@@ -145,19 +159,21 @@ static void test_every_key(void **state)
     assert_string_equal(t->backend_portal.host, "2001:db8::7");
     assert_string_equal(t->backend_portal.port, "3260");
     assert_string_equal(t->backend_target, "iqn.1992-08.com.NetApp:sn.1");
-    assert_string_equal(t->backend_chap_username, "proxy");
-    assert_string_equal(t->backend_chap_password, "s3cret:with=signs");
     assert_string_equal(t->initiator_name, "iqn.2026-11.org.example:initiator");
     assert_int_equal(t->coherence, CONF_COHERENCE_EXCLUSIVE);
     assert_int_equal(t->page_size, 16u << 20);
     assert_int_equal(t->line, 19);
+    assert_false(t->allow_anonymous);
     t = &c->targets[1];
     assert_string_equal(t->name, "eui.02004567A425678D");
     assert_int_equal(t->coherence, CONF_COHERENCE_OFF);
     assert_int_equal(t->page_size, 4096);
+    assert_true(t->allow_anonymous);
     t = &c->targets[2];
     assert_string_equal(t->backend_portal.port, "65535");
     assert_int_equal(t->page_size, 0);
+    assert_int_equal(t->n_allowed_initiators, 1);
+    assert_string_equal(t->allowed_initiators[0], "iqn.2026-11.org.example:*");
     assert_ptr_equal(conf_find_target(c, "EUI.02004567a425678d"), &c->targets[1]);
     assert_ptr_equal(conf_find_target(c, "iqn.2026-11.org.example:a"), &c->targets[0]);
     assert_null(conf_find_target(c, "iqn.2026-11.org.example:b"));
@@ -168,30 +184,30 @@ static void test_small_things(void **state)
 {
     (void)state;
     /* stats off; first_burst_length follows a small max_burst_length. */
-    struct conf *c = load_ok("[proxy]\nlisten = *\nstats_listen =\nmax_burst_length = 64K\n" TGT);
+    struct conf *c = load_ok("[proxy]\nlisten = *\nstats_listen =\nmax_burst_length = 64K\n" TGT ACL);
     assert_false(c->stats_enabled);
     assert_int_equal(c->max_burst_length, 65536);
     assert_int_equal(c->first_burst_length, 65536);
     conf_free(c);
     /* CRLF line ends, a UTF-8 BOM, a last line without a newline. */
-    c = load_ok("\xEF\xBB\xBF[proxy]\r\nlisten = 127.0.0.1\r\n" TGT "coherence = off");
+    c = load_ok("\xEF\xBB\xBF[proxy]\r\nlisten = 127.0.0.1\r\n" TGT ACL "coherence = off");
     assert_int_equal(c->targets[0].coherence, CONF_COHERENCE_OFF);
     conf_free(c);
     /* A long target name: inih itself keeps only 49 bytes of a section name. */
     const char *name = "iqn.2026-11.org.example:a.very.long.target.name.that.inih.would.cut";
     char text[1024];
     snprintf(text, sizeof(text), PROXY "[target %s]\nbackend_portal = h\n"
-             "backend_target = %s\n[target %.60s]\nbackend_portal = h\nbackend_target = %s\n",
-             name, name, name, name);
+             "backend_target = %s\n" ACL "[target %.60s]\nbackend_portal = h\n"
+             "backend_target = %s\n" ACL, name, name, name, name);
     c = load_ok(text);
     assert_string_equal(c->targets[0].name, name);
     assert_int_equal(c->n_targets, 2);
     conf_free(c);
     /* The longest line inih can take (198 characters) passes. */
-    snprintf(text, sizeof(text), PROXY TGT "backend_chap_username = %0*d\n"
-             "backend_chap_password = x\n", 198 - 24, 0);
+    snprintf(text, sizeof(text), PROXY TGT ACL "initiator_name = iqn.2026-11.org.example:%0*d\n",
+             198 - 17 - 24, 0);
     c = load_ok(text);
-    assert_int_equal(strlen(c->targets[0].backend_chap_username), 174);
+    assert_int_equal(strlen(c->targets[0].initiator_name), 198 - 17);
     conf_free(c);
 
     char buf[64];
@@ -250,7 +266,9 @@ static const struct bad bads[] = {
     { PROXY "listen = 127.0.0.2\n", "t.conf:3: [proxy] listen: duplicate key (first set at line 2)" },
     { PROXY "log_level =\n", "t.conf:3: [proxy] log_level: empty value" },
     { PROXY "queue_depth = 1\n  2\n", "t.conf:4: [proxy] queue_depth: value continues on an "
-      "indented line; only listen may do that" },
+      "indented line; only a list may do that" },
+    { PROXY TGT "initiator_name = iqn.2026-11.org.example:a\n  b\n", "t.conf:7: " TLAB
+      " initiator_name: value continues on an indented line; only a list may do that" },
     { PROXY "  queue_depth = 2\n", "t.conf:3: [proxy] listen: indented line continues the value "
       "of listen; do not indent keys" },
     /* addresses */
@@ -354,11 +372,14 @@ static const struct bad bads[] = {
     { PROXY TGT "initiator_name = host1\n",
       "t.conf:6: " TLAB " initiator_name: bad iSCSI name 'host1': not an iSCSI name (iqn., eui. or naa.)" },
     { PROXY TGT "\nbackend_chap_username = u\n",
-      "t.conf:7: " TLAB " backend_chap_username: set without backend_chap_password (both or neither)" },
+      "t.conf:7: " TLAB " backend_chap_username: secrets live in auth_file; use backend_chap_account" },
     { PROXY TGT "backend_chap_password = p\n",
-      "t.conf:6: " TLAB " backend_chap_password: set without backend_chap_username (both or neither)" },
-    { PROXY TGT "backend_chap_password = ; only a comment\n",
-      "t.conf:6: " TLAB " backend_chap_password: empty value" },
+      "t.conf:6: " TLAB " backend_chap_password: secrets live in auth_file; use backend_chap_account" },
+    { PROXY TGT "initiator_name = ; only a comment\n",
+      "t.conf:6: " TLAB " initiator_name: empty value" },
+    { PROXY TGT, "t.conf:3: " TLAB ": anyone who reaches the proxy would log in to the SAN under "
+      "any InitiatorName they claim; set chap_accounts, allowed_initiators or allowed_addresses, "
+      "or allow_anonymous = yes" },
     /* bytes */
     { PROXY "log = \x1b[31m\n", "t.conf:3: [proxy] log: '?[31m' is not a log destination (stderr or syslog)" },
 };
@@ -381,7 +402,8 @@ static void test_long_lines(void **state)
     (void)state;
     char text[1024], err[512];
     struct conf *c;
-    snprintf(text, sizeof(text), PROXY TGT "backend_chap_username = %0*d\n", 199 - 24, 0);
+    snprintf(text, sizeof(text), PROXY TGT "initiator_name = iqn.2026-11.org.example:%0*d\n",
+             199 - 17 - 24, 0);
     assert_int_equal(conf_load_string(text, "t.conf", &c, err, sizeof(err)), -1);
     assert_string_equal(err, "t.conf:6: line too long (more than 198 characters)");
     /* 223 bytes is the iSCSI limit, but a header that long does not fit inih's line. */
@@ -412,20 +434,23 @@ static void check_round_trip(const char *text)
 static void test_print(void **state)
 {
     (void)state;
-    check_round_trip(PROXY TGT);
+    check_round_trip(PROXY TGT ACL);
     check_round_trip("[proxy]\nlisten = [::1]:1 a:2 b\n  *:3\nstats_listen =\nlog = syslog\n"
                      "log_level = warn\nsession_memory_budget = 1536K\ncache_memory_limit = 64G\n"
-                     "nop_interval = 0\n" TGT
+                     "nop_interval = 0\ndiscovery_allowed_addresses = 10.0.0.0/8\n"
+                     "discovery_chap_algorithms = md5\n" TGT
                      "initiator_name = iqn.2026-11.org.example:i\ncoherence = exclusive\n"
-                     "page_size = 1M\n[target eui.0123456789ABCDEF]\nbackend_portal = [fe80::1%lo]\n"
-                     "backend_target = iqn.2026-11.org.example:e\n");
+                     "page_size = 1M\nchap_algorithms = sha1, sha256\n"
+                     "allowed_initiators = iqn.2026-11.org.example:a*, EUI.0123456789ABCDEF\n"
+                     "[target eui.0123456789ABCDEF]\nbackend_portal = [fe80::1%lo]\n"
+                     "backend_target = iqn.2026-11.org.example:e\nallow_anonymous = yes\n");
     /* 16 long portals wrap onto continuation lines that parse back. */
     char text[2048];
     size_t n = (size_t)snprintf(text, sizeof(text), "[proxy]\nlisten =");
     for (int i = 0; i < 16; i++)
         n += (size_t)snprintf(text + n, sizeof(text) - n, "\n  [2001:db8:1234:5678:9abc:def0:1234:%x]:%d",
                               i, 3260 + i);
-    snprintf(text + n, sizeof(text) - n, "\n" TGT);
+    snprintf(text + n, sizeof(text) - n, "\n" TGT ACL);
     struct conf *c = load_ok(text);
     assert_int_equal(c->n_listen, 16);
     char *p = print_to_string(c);
@@ -434,13 +459,17 @@ static void test_print(void **state)
     conf_free(c);
     check_round_trip(text);
 
-    /* The password is never printed; the username is. */
-    c = load_ok(PROXY TGT "backend_chap_username = alice\nbackend_chap_password = hunter22\n");
+    /* Defaults and unset keys. */
+    c = load_ok(PROXY TGT ACL);
     p = print_to_string(c);
-    assert_null(strstr(p, "hunter22"));
-    assert_non_null(strstr(p, "\nbackend_chap_username = alice\n"));
-    assert_non_null(strstr(p, "\n; backend_chap_password = (set)\n"));
+    assert_non_null(strstr(p, "\n; auth_file = (not set)\n"));
+    assert_non_null(strstr(p, "\n; discovery_chap_accounts = (not set)\n"));
+    assert_non_null(strstr(p, "\ndiscovery_chap_algorithms = sha3-256, sha256, sha1, md5\n"));
+    assert_non_null(strstr(p, "\n; backend_chap_account = (not set)\n"));
     assert_non_null(strstr(p, "\n; initiator_name = (not set)\n"));
+    assert_non_null(strstr(p, "\nallowed_addresses = 127.0.0.1\n"));
+    assert_non_null(strstr(p, "\n; allowed_initiators = (not set)\n"));
+    assert_non_null(strstr(p, "\nallow_anonymous = no\n"));
     assert_non_null(strstr(p, "\npage_size = auto\n"));
     assert_non_null(strstr(p, "\nsession_memory_budget = 64M\ncache_memory_limit = 64M\n"));
     free(p);
@@ -454,7 +483,7 @@ static void test_files(void **state)
     struct conf *c;
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    static const char good[] = PROXY TGT;
+    static const char good[] = PROXY TGT ACL;
     assert_int_equal(write(fd, good, sizeof(good) - 1), (ssize_t)sizeof(good) - 1);
     assert_int_equal(conf_load(path, &c, err, sizeof(err)), 0);
     assert_string_equal(c->path, path);

@@ -1,6 +1,7 @@
 /*
  * Unit tests for conf_diff.c: which targets a reload keeps, changes, adds
- * and removes, and whether the listen addresses moved.
+ * and removes (access rules and account secrets included), and whether the
+ * listen addresses or the discovery rules moved.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,27 +16,45 @@
 #include "conf.h"
 
 #define PROXY "[proxy]\nlisten = 127.0.0.1:3260\n"
-#define TARGET(name, portal, backend) \
+#define BARE(name, portal, backend) \
     "[target " name "]\nbackend_portal = " portal "\nbackend_target = " backend "\n"
+#define TARGET(name, portal, backend) BARE(name, portal, backend) "allowed_addresses = 127.0.0.1\n"
+#define A_BARE BARE("iqn.2026-11.org.example:a", "127.0.0.1:3261", "iqn.2026-11.org.example:san.a")
 #define A TARGET("iqn.2026-11.org.example:a", "127.0.0.1:3261", "iqn.2026-11.org.example:san.a")
 #define B TARGET("iqn.2026-11.org.example:b", "127.0.0.1:3261", "iqn.2026-11.org.example:san.b")
 #define C TARGET("iqn.2026-11.org.example:c", "127.0.0.1:3261", "iqn.2026-11.org.example:san.c")
 
-static struct conf *load(const char *text)
+/* Two accounts; AUTH2 changes one secret. */
+#define AUTH  "[account u]\nsecret = secret-of-u-1\n[account v]\nsecret = secret-of-v-1\n"
+#define AUTH2 "[account u]\nsecret = secret-of-u-2\n[account v]\nsecret = secret-of-v-1\n"
+#define WITH_AUTH "auth_file = t.auth\n"
+
+static struct conf *load_auth(const char *text, const char *auth)
 {
     struct conf *c = NULL;
     char err[512] = "";
-    if (conf_load_string(text, "t.conf", &c, err, sizeof(err)) != 0)
+    if (conf_load_strings(text, "t.conf", auth, &c, err, sizeof(err)) != 0)
         fail_msg("unexpected error: %s", err);
     return c;
 }
 
-static void diff(const char *a, const char *b, struct conf_diff *d)
+static struct conf *load(const char *text)
 {
-    struct conf *x = load(a), *y = load(b);
+    return load_auth(text, AUTH);
+}
+
+static void diff_auth(const char *a, const char *auth_a, const char *b, const char *auth_b,
+                      struct conf_diff *d)
+{
+    struct conf *x = load_auth(a, auth_a), *y = load_auth(b, auth_b);
     conf_diff(x, y, d);
     conf_free(x);
     conf_free(y);
+}
+
+static void diff(const char *a, const char *b, struct conf_diff *d)
+{
+    diff_auth(a, AUTH, b, AUTH, d);
 }
 
 static void test_added_removed_unchanged(void **state)
@@ -62,22 +81,78 @@ static void test_changed_settings(void **state)
         A "coherence = exclusive\n",
         A "page_size = 4K\n",
         A "initiator_name = iqn.2026-11.org.example:init\n",
-        A "backend_chap_username = u\nbackend_chap_password = p\n",
+        A "backend_chap_account = u\n",
+        A "chap_accounts = u\n",
+        A "chap_algorithms = sha256\n",
+        A "allowed_initiators = iqn.2026-11.org.example:i\n",
+        A_BARE "allowed_addresses = 127.0.0.2\n",
     };
     struct conf_diff d;
     for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
         char text[1024];
-        snprintf(text, sizeof(text), PROXY "%s", variants[i]);
-        diff(PROXY A, text, &d);
+        snprintf(text, sizeof(text), PROXY WITH_AUTH "%s", variants[i]);
+        diff(PROXY WITH_AUTH A, text, &d);
         assert_int_equal(d.changed, 1);
         assert_int_equal(d.unchanged + d.added + d.removed, 0);
+        assert_false(d.discovery_changed);
     }
-    diff(PROXY A "backend_chap_username = u\nbackend_chap_password = p\n",
-         PROXY A "backend_chap_username = u\nbackend_chap_password = q\n", &d);
-    assert_int_equal(d.changed, 1);
     diff(PROXY A, PROXY "\n\n" A, &d);
     assert_int_equal(d.unchanged, 1);
     assert_int_equal(d.changed, 0);
+}
+
+/* Accounts are compared by what they hold: another secret is a change, an
+ * account no target names is not; so are the list entries and their order. */
+static void test_account_changes(void **state)
+{
+    (void)state;
+    struct conf_diff d;
+    static const char *const keys[] = {
+        "backend_chap_account = u\n", "chap_accounts = v, u\n", "chap_accounts = v\nmutual_account = u\n",
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), PROXY WITH_AUTH A "%s", keys[i]);
+        diff_auth(text, AUTH, text, AUTH2, &d);
+        assert_int_equal(d.changed, 1);
+        diff_auth(text, AUTH, text, AUTH, &d);
+        assert_int_equal(d.unchanged, 1);
+    }
+    diff_auth(PROXY WITH_AUTH A "chap_accounts = v\n", AUTH, PROXY WITH_AUTH A "chap_accounts = v\n",
+              AUTH2, &d);
+    assert_int_equal(d.unchanged, 1);
+    diff(PROXY WITH_AUTH A "chap_accounts = u, v\n", PROXY WITH_AUTH A "chap_accounts = v, u\n", &d);
+    assert_int_equal(d.changed, 1);
+    diff(PROXY A "allowed_initiators = iqn.2026-11.org.example:I\n",
+         PROXY A "allowed_initiators = iqn.2026-11.org.example:i\n", &d);
+    assert_int_equal(d.unchanged, 1);
+    diff(PROXY A_BARE "allowed_addresses = 10.0.0.0/8\n",
+         PROXY A_BARE "allowed_addresses = 10.0.0.0/9\n", &d);
+    assert_int_equal(d.changed, 1);
+}
+
+static void test_discovery_changes(void **state)
+{
+    (void)state;
+    struct conf_diff d;
+    static const char *const keys[] = {
+        "discovery_chap_accounts = u\n", "discovery_chap_algorithms = md5\n",
+        "discovery_allowed_addresses = ::1\n",
+        "discovery_chap_accounts = v\ndiscovery_mutual_account = u\n",
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text), PROXY WITH_AUTH "%s" A, keys[i]);
+        diff(PROXY WITH_AUTH A, text, &d);
+        assert_true(d.discovery_changed);
+        assert_int_equal(d.unchanged, 1);
+    }
+    diff_auth(PROXY WITH_AUTH "discovery_chap_accounts = u\n" A, AUTH,
+              PROXY WITH_AUTH "discovery_chap_accounts = u\n" A, AUTH2, &d);
+    assert_true(d.discovery_changed);
+    diff(PROXY WITH_AUTH "discovery_chap_accounts = u\n" A,
+         PROXY WITH_AUTH "discovery_chap_accounts = u\n" A, &d);
+    assert_false(d.discovery_changed);
 }
 
 static void test_proxy_keys_leave_targets_unchanged(void **state)
@@ -143,6 +218,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_added_removed_unchanged),
         cmocka_unit_test(test_changed_settings),
+        cmocka_unit_test(test_account_changes),
+        cmocka_unit_test(test_discovery_changes),
         cmocka_unit_test(test_proxy_keys_leave_targets_unchanged),
         cmocka_unit_test(test_listen_changes),
         cmocka_unit_test(test_keep_listeners),
