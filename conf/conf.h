@@ -165,6 +165,9 @@ bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
 bool conf_net_equal(const struct conf_net *a, const struct conf_net *b);
 /* Same backend portal and backend target: the same backend LUNs. */
 bool conf_same_backend(const struct conf_target *a, const struct conf_target *b);
+/* Equal but for who may log in (CHAP accounts, ACLs, allow_anonymous): a
+ * reload that changes only those keeps the sessions already logged in. */
+bool conf_target_same_service(const struct conf_target *a, const struct conf_target *b);
 /* Same name (case-insensitively) and every setting equal, access rules
  * included: the accounts they name must have the same secrets too. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b);

@@ -64,12 +64,17 @@ static bool initiators_equal(const struct conf_target *a, const struct conf_targ
     return true;
 }
 
-bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
+bool conf_target_same_service(const struct conf_target *a, const struct conf_target *b)
 {
     return strcasecmp(a->name, b->name) == 0 && conf_same_backend(a, b) &&
            account_equal(a->backend_account, b->backend_account) &&
            str_equal(a->initiator_name, b->initiator_name) && a->coherence == b->coherence &&
-           a->page_size == b->page_size && access_equal(&a->access, &b->access) &&
+           a->page_size == b->page_size;
+}
+
+bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
+{
+    return conf_target_same_service(a, b) && access_equal(&a->access, &b->access) &&
            initiators_equal(a, b) && a->allow_anonymous == b->allow_anonymous;
 }
 

@@ -5,30 +5,105 @@
  * Login Response reflects its outcome (docs/ARCHITECTURE.md, "Sessions").
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/bufferevent.h>
 
 #include "backend.h"
 #include "health.h"
+#include "iscsi_chap.h"
 #include "conn.h"
 #include "log.h"
 #include "server.h"
 
-/* Admission: a normal session must name a target of the configuration.
- * No frontend authentication yet: AuthMethod=None only, and no CHAP
- * accounts (NULL secret hooks). */
+/* The access rules of the login's target, or discovery's (conf.h). */
+static const struct conf_access *login_access(const struct conn *c, const char *target_name,
+                                              const struct conf_target **target)
+{
+    const struct conf *cf = c->proxy->conf;
+
+    *target = NULL;
+    if (!target_name)
+        return &cf->discovery;
+    *target = conf_find_target(cf, target_name);
+    return *target ? &(*target)->access : NULL;
+}
+
+static bool peer_address(const struct conn *c, struct sockaddr_storage *ss)
+{
+    socklen_t len = sizeof(*ss);
+
+    return getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)ss, &len) == 0;
+}
+
+/*
+ * Admission (docs/ARCHITECTURE.md, "Who may log in"): the target must be
+ * one of ours (0x0203), the source address and the InitiatorName allowed by
+ * its rules (0x0202), and CHAP is required when it names accounts.
+ * Discovery sessions follow the discovery rules.
+ */
 static uint16_t admit_login(void *ctx, const char *target_name, const char *initiator_name,
                             struct iscsi_auth_policy *policy, const char **why)
 {
-    const struct proxy *p = ctx;
+    struct conn *c = ctx;
+    const struct conf_target *t;
+    const struct conf_access *a = login_access(c, target_name, &t);
+    struct sockaddr_storage ss;
 
-    (void)initiator_name;
-    if (target_name && !conf_find_target(p->conf, target_name)) {
+    if (!a) {
         *why = "TargetName is not a target of this proxy";
         return ISCSI_LOGIN_ERR_NOT_FOUND;
     }
-    *policy = (struct iscsi_auth_policy){ .chap_required = false, .chap_allowed = false };
+    if (!peer_address(c, &ss) || !conf_access_admits_address(a, (struct sockaddr *)&ss)) {
+        *why = "source address not allowed";
+        return ISCSI_LOGIN_ERR_FORBIDDEN;
+    }
+    if (t && !conf_target_admits_initiator(t, initiator_name)) {
+        *why = "InitiatorName not allowed";
+        return ISCSI_LOGIN_ERR_FORBIDDEN;
+    }
+    bool chap = conf_access_requires_chap(a);
+    *policy = (struct iscsi_auth_policy){
+        .chap_required = chap, .chap_allowed = chap, .chap_algorithms = a->chap_algorithms,
+    };
     return 0;
+}
+
+/* The login's rules, looked up again (a reload may have come between two
+ * Login Requests: its secrets apply from then on). */
+static const struct conf_access *current_access(const struct conn *c)
+{
+    const struct iscsi_session_params *sp = iscsi_login_params(c->login);
+    const struct conf_target *t;
+
+    return login_access(c, sp->discovery ? NULL : sp->target_name, &t);
+}
+
+static int copy_secret(const struct conf_account *acc, uint8_t *buf, size_t *len)
+{
+    if (!acc || acc->secret_len > ISCSI_CHAP_SECRET_MAX)
+        return -1;
+    memcpy(buf, acc->secret, acc->secret_len);
+    *len = acc->secret_len;
+    return 0;
+}
+
+static int initiator_secret(void *ctx, const char *name, uint8_t *buf, size_t *len)
+{
+    const struct conf_access *a = current_access(ctx);
+
+    return copy_secret(a ? conf_access_account(a, name) : NULL, buf, len);
+}
+
+static int target_secret(void *ctx, char *name, size_t name_len, uint8_t *buf, size_t *len)
+{
+    const struct conf_access *a = current_access(ctx);
+    const struct conf_account *acc = a ? a->mutual_account : NULL;
+
+    if (!acc || strlen(acc->name) >= name_len)
+        return -1;
+    memcpy(name, acc->name, strlen(acc->name) + 1);
+    return copy_secret(acc, buf, len);
 }
 
 static void send_login_reply(struct conn *c, struct iscsi_login_reply *reply)
@@ -43,10 +118,13 @@ static void enter_full_feature_phase(struct conn *c)
     c->state = CONN_FFP;
     c->proxy->n.sessions_total++;
     conn_keepalive_start(c);
-    log_info("%s: %s session up: initiator %s%s%s, TSIH %u, MaxRecvDataSegmentLength %u/%u,"
-             " digests %s/%s", c->peer, c->params.discovery ? "discovery" : "normal",
-             c->params.initiator_name, c->target ? ", target " : "",
-             c->target ? c->target->name : "", (unsigned)c->tsih,
+    log_info("%s: %s session up: initiator %s%s%s, %s%s%s, TSIH %u, "
+             "MaxRecvDataSegmentLength %u/%u, digests %s/%s", c->peer,
+             c->params.discovery ? "discovery" : "normal", c->params.initiator_name,
+             c->target ? ", target " : "", c->target ? c->target->name : "",
+             c->params.auth_method == ISCSI_AUTH_CHAP ? "CHAP as " : "no authentication",
+             c->params.auth_method == ISCSI_AUTH_CHAP ? c->params.chap_name : "",
+             c->params.chap_mutual ? ", mutual" : "", (unsigned)c->tsih,
              (unsigned)c->params.initiator_mrdsl, (unsigned)c->params.target_mrdsl,
              c->params.header_digest ? "CRC32C" : "None",
              c->params.data_digest ? "CRC32C" : "None");
@@ -189,7 +267,9 @@ enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
             .immediate_data = cf->immediate_data,
             .initial_r2t = cf->initial_r2t,
         };
-        struct iscsi_login_hooks hooks = { .ctx = c->proxy, .admit = admit_login };
+        struct iscsi_login_hooks hooks = { .ctx = c, .admit = admit_login,
+                                           .initiator_secret = initiator_secret,
+                                           .target_secret = target_secret };
         c->tsih = proxy_alloc_tsih(c->proxy);
         c->login = iscsi_login_new(&lim, c->tsih, &hooks);
         if (!c->login)

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
     evsignal_add(sigterm, NULL);
     evsignal_add(sighup, NULL);
     log_info("iscsi-sparse-proxy %s started, %zu target(s)", PROXY_VERSION, conf->n_targets);
+    proxy_warn_anonymous(conf);
 
     event_base_dispatch(base);
 

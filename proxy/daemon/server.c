@@ -57,10 +57,9 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     p->next_tsih = 1;
     TAILQ_INIT(&p->conns);
     TAILQ_INIT(&p->luns);
-    p->target_names = proxy_target_names(conf);
     p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));
     p->listeners = calloc(conf->n_listen, sizeof(*p->listeners));
-    if (!p->target_names || !p->portal_text || !p->listeners) {
+    if (!p->portal_text || !p->listeners) {
         p->conf = NULL;         /* stays the caller's */
         proxy_free(p);
         return NULL;
@@ -74,13 +73,13 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     return p;
 }
 
-const char **proxy_target_names(const struct conf *c)
+void proxy_warn_anonymous(const struct conf *c)
 {
-    const char **names = calloc(c->n_targets, sizeof(*names));
-
-    for (size_t i = 0; names && i < c->n_targets; i++)
-        names[i] = c->targets[i].name;
-    return names;
+    for (size_t i = 0; i < c->n_targets; i++) {
+        if (c->targets[i].allow_anonymous)
+            log_warn("target %s: allow_anonymous = yes: anyone who reaches the proxy logs in, "
+                     "and the SAN sees whatever InitiatorName they claim", c->targets[i].name);
+    }
 }
 
 static struct evconnlistener *listen_on(struct proxy *p, const struct conf_addr *a)
@@ -187,7 +186,6 @@ void proxy_free(struct proxy *p)
         event_free(p->reload_ev);
     free(p->listeners);
     lun_free_all(p);
-    free(p->target_names);
     free(p->portal_text);
     for (size_t i = 0; i < p->n_retired; i++)
         conf_free(p->retired[i]);

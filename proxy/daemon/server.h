@@ -44,8 +44,7 @@ struct proxy {
     bool stopping;
     struct event *shutdown_ev;       /* shutdown_timeout */
     uint16_t next_tsih;
-    /* What SendTargets answers: our target names and our own portals. */
-    const char **target_names;
+    /* The portals SendTargets answers with (the targets: session.c). */
     struct iscsi_portal *portals;
     char (*portal_text)[80];
     size_t n_portals;
@@ -53,8 +52,9 @@ struct proxy {
 
 /* Takes conf (freed by proxy_free) unless it fails. */
 struct proxy *proxy_new(struct event_base *base, struct conf *conf);
-/* SendTargets' list: c's target names, or NULL on OOM. */
-const char **proxy_target_names(const struct conf *c);
+/* A warning per target open to anyone (allow_anonymous), at every start
+ * and reload. */
+void proxy_warn_anonymous(const struct conf *c);
 /* Open every listen portal; -1 (logged) if any fails. */
 int proxy_listen(struct proxy *p);
 /* SIGTERM / SIGINT: stop accepting, ask every logged-in initiator to log out

@@ -75,9 +75,9 @@ static void reload_timeout_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* Sessions of targets `next` removes or changes: asked to log out (Full
- * Feature Phase) or closed (logging in).  The others move to next's
- * target.  Returns how many were asked. */
+/* Sessions of targets `next` removes or changes (beyond who may log in):
+ * asked to log out (Full Feature Phase) or closed (logging in).  The others
+ * move to next's target.  Returns how many were asked. */
 static unsigned end_retired_sessions(struct proxy *p, const struct conf *next)
 {
     struct conn *c;
@@ -87,6 +87,12 @@ static unsigned end_retired_sessions(struct proxy *p, const struct conf *next)
         if (!c->target || c->state == CONN_DRAINING || c->state == CONN_CLOSING)
             continue;
         const struct conf_target *same = conf_target_unchanged(next, c->target);
+        if (!same) {
+            /* Only who may log in changed: sessions already in stay. */
+            const struct conf_target *n = conf_find_target(next, c->target->name);
+            if (n && conf_target_same_service(n, c->target))
+                same = n;
+        }
         if (same) {
             c->target = same;
         } else if (session_retired(p, c)) {
@@ -155,12 +161,10 @@ void proxy_reload(struct proxy *p)
         log_error("reload refused, the running configuration stays: %s", err);
         return;
     }
-    const char **names = proxy_target_names(next);
     struct conf **retired = realloc(p->retired, (p->n_retired + 1) * sizeof(*retired));
     if (retired)
         p->retired = retired;
-    if (!names || !retired) {
-        free(names);
+    if (!retired) {
         conf_free(next);
         log_error("reload refused, the running configuration stays: out of memory");
         return;
@@ -169,12 +173,11 @@ void proxy_reload(struct proxy *p)
     keep_listeners(next, cur);
     unsigned asked = end_retired_sessions(p, next);
     retarget_luns(p, next);
-    free(p->target_names);
-    p->target_names = names;
     p->retired[p->n_retired++] = cur;
     p->conf = next;
     log_set_level(next->log_level);
     log_use_syslog(next->log_syslog);
+    proxy_warn_anonymous(next);
     if (health_reload(p) < 0)
         log_error("reload: backend health checks stopped: out of memory");
     log_info("reload: %s: targets %zu unchanged, %zu changed, %zu added, %zu removed; "

@@ -6,6 +6,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
 
 #include "conn.h"
 #include "iscsi_discovery.h"
@@ -66,6 +69,29 @@ static size_t session_portals(struct conn *c, struct iscsi_portal *out, size_t c
 }
 
 /* Text Request (RFC 7143 11.10): keys in Full Feature Phase, SendTargets. */
+
+/* SendTargets lists only the targets this initiator may log in to from
+ * this address (NULL-terminated; NULL on OOM). */
+static const char **visible_targets(const struct conn *c)
+{
+    const struct conf *cf = c->proxy->conf;
+    const char **names = calloc(cf->n_targets + 1, sizeof(*names));
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    size_t n = 0;
+
+    if (!names)
+        return NULL;
+    bool have_addr = getpeername(bufferevent_getfd(c->bev), (struct sockaddr *)&ss, &len) == 0;
+    for (size_t i = 0; have_addr && i < cf->n_targets; i++) {
+        const struct conf_target *t = &cf->targets[i];
+        if (conf_target_admits_address(t, (struct sockaddr *)&ss) &&
+            conf_target_admits_initiator(t, c->params.initiator_name))
+            names[n++] = t->name;
+    }
+    return names;
+}
+
 static enum rx_result session_text(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs)
 {
     const struct iscsi_pdu_hdr *h = &pdu->hdr;
@@ -94,22 +120,25 @@ static enum rx_result session_text(struct conn *c, const struct rx_pdu *pdu, con
         return RX_DONE;
     }
 
-    const struct proxy *p = c->proxy;
     struct iscsi_portal portals[16];
     const char *session_target = c->target ? c->target->name : "";
+    const char **names = visible_targets(c);
     struct iscsi_discovery_ctx ctx = {
-        .targets = p->target_names,
-        .n_targets = p->conf->n_targets,
+        .targets = names,
+        .n_targets = 0,
         .portals = portals,
         .n_portals = session_portals(c, portals, 16),
         .discovery_session = c->params.discovery,
         .session_target = session_target,
     };
+    while (names && names[ctx.n_targets])
+        ctx.n_targets++;
     uint32_t cap = c->params.initiator_mrdsl < 65536 ? c->params.initiator_mrdsl : 65536;
-    uint8_t *answer = malloc(cap);
+    uint8_t *answer = names ? malloc(cap) : NULL;
     size_t answer_len = 0;
     int rc = answer ? iscsi_text_answer(&ctx, c->text_buf, c->text_len, answer, cap,
                                         &answer_len) : -1;
+    free(names);
     free(c->text_buf);
     c->text_buf = NULL;
     c->text_len = 0;

@@ -83,9 +83,6 @@ static const struct lun_metric lun_metrics[] = {
     { "initiator_lba_status_total",
       "Initiators' GET LBA STATUS commands by who answered them.", "counter",
       "path=\"local\"", LC(lba_status_local) },
-    { "zero_learned_bytes_total",
-      "READ data bytes from the backend that taught the cache zeros (LUNs whose holes the "
-      "SAN does not report).", "counter", NULL, LC(zero_bytes_learned) },
     { "initiator_lba_status_total", NULL, NULL, "path=\"forwarded\"", LC(lba_status_forwarded) },
     { "mutations_total", "Commands that marked pages allocated before being sent.", "counter",
       NULL, LC(mutations) },

@@ -52,11 +52,12 @@ class Pdu:
 
 
 class Session:
-    def __init__(self, host, port, timeout=10.0, accept_logout_request=False):
+    def __init__(self, host, port, timeout=10.0, accept_logout_request=False, source=None):
         """accept_logout_request: an Async Message asking for a logout that
         arrives while a command runs is noted in logout_requested; otherwise
-        it is an unexpected PDU."""
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        it is an unexpected PDU. source: the local address to connect from."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.accept_logout_request = accept_logout_request
         self.header_digest = False
         self.data_digest = False
