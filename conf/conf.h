@@ -32,6 +32,7 @@ struct conf_target {
     enum conf_coherence coherence;  /* default verify */
     uint32_t page_size;             /* bytes; 0 = auto */
     unsigned line;                  /* line of the section header, for messages */
+    uint32_t max_sessions;          /* sessions at once (logging in or logged in), 0 = no limit */
 };
 
 struct conf {
@@ -56,6 +57,15 @@ struct conf {
     uint32_t shutdown_timeout;      /* seconds initiators get to log out at SIGTERM, default 10 */
     struct conf_target *targets;
     size_t n_targets;
+    /* Limits on frontend connections (docs/ARCHITECTURE.md, "Limits") */
+    uint32_t login_timeout;         /* seconds from accept to Full Feature Phase, default 15 */
+    uint32_t max_connections;       /* frontend connections open at once, default 256 */
+    uint32_t max_connections_per_address; /* ... from one source address, default 64 */
+    /* The stats endpoint's protection; absolute paths, NULL when not set */
+    char *stats_token_file;
+    char *stats_token;              /* its content without surrounding white space; never printed */
+    char *stats_tls_cert;           /* PEM certificate (chain): HTTPS; set with stats_tls_key */
+    char *stats_tls_key;            /* PEM private key, readable by its owner only */
 };
 
 /*
@@ -83,7 +93,8 @@ int conf_addr_format(const struct conf_addr *a, char *buf, size_t len);
 bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
 /* Same backend portal and backend target: the same backend LUNs. */
 bool conf_same_backend(const struct conf_target *a, const struct conf_target *b);
-/* Same name (case-insensitively) and every setting equal. */
+/* Same name (case-insensitively) and every setting a session depends on
+ * equal (all but max_sessions). */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b);
 /* The target of c with t's name and all of t's settings, or NULL. */
 const struct conf_target *conf_target_unchanged(const struct conf *c, const struct conf_target *t);

@@ -23,6 +23,8 @@ bool conf_same_backend(const struct conf_target *a, const struct conf_target *b)
            strcmp(a->backend_target, b->backend_target) == 0;
 }
 
+/* max_sessions is left out: a session does not depend on it, and after a
+ * reload the next login of the target counts against the new value. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
     return strcasecmp(a->name, b->name) == 0 && conf_same_backend(a, b) &&

@@ -11,14 +11,19 @@
 #include "conf.h"
 
 #define CONF_MAX_LISTEN 16
+#define CONF_MAX_CONNECTIONS 65536     /* max_connections*, max_sessions */
 
 enum pkey { PK_LISTEN, PK_STATS_LISTEN, PK_LOG_LEVEL, PK_LOG, PK_MEMORY, PK_CACHE_MEMORY,
             PK_QUEUE_DEPTH, PK_MRDSL, PK_MAX_BURST, PK_FIRST_BURST, PK_NOP_INTERVAL, PK_NOP_TIMEOUT,
             PK_BACKEND_TIMEOUT, PK_IMMEDIATE_DATA, PK_INITIAL_R2T,
             PK_SHUTDOWN_TIMEOUT,
+            PK_LOGIN_TIMEOUT, PK_MAX_CONNECTIONS, PK_MAX_CONNECTIONS_PER_ADDRESS,
+            PK_STATS_TOKEN_FILE, PK_STATS_TLS_CERT, PK_STATS_TLS_KEY,
             PK_COUNT };
 enum tkey { TK_PORTAL, TK_TARGET, TK_CHAP_USER, TK_CHAP_PASS, TK_INITIATOR, TK_COHERENCE,
-            TK_PAGE_SIZE, TK_COUNT };
+            TK_PAGE_SIZE,
+            TK_MAX_SESSIONS,
+            TK_COUNT };
 
 extern const char *const conf_pkey_names[PK_COUNT];
 extern const char *const conf_tkey_names[TK_COUNT];

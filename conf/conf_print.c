@@ -1,7 +1,8 @@
 /*
  * conf_print: the resolved configuration in its own INI format (every key,
  * defaults filled in), for --check-config.  The output parses back to the
- * same configuration, except that the CHAP password is never printed.
+ * same configuration, except that the CHAP password is never printed (nor
+ * the stats token: only the name of its file).
  */
 #include "conf_value.h"
 
@@ -59,6 +60,7 @@ static void print_target(const struct conf_target *t, FILE *f)
     else
         snprintf(buf, sizeof(buf), "auto");
     fprintf(f, "page_size = %s\n", buf);
+    fprintf(f, "max_sessions = %u\n", t->max_sessions);
 }
 
 void conf_print(const struct conf *c, FILE *f)
@@ -89,6 +91,12 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
     fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);
+    fprintf(f, "login_timeout = %u\n", c->login_timeout);
+    fprintf(f, "max_connections = %u\n", c->max_connections);
+    fprintf(f, "max_connections_per_address = %u\n", c->max_connections_per_address);
+    print_optional(f, "stats_token_file", c->stats_token_file);
+    print_optional(f, "stats_tls_cert", c->stats_tls_cert);
+    print_optional(f, "stats_tls_key", c->stats_tls_key);
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }
