@@ -10,13 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "conf.h"
-#include "conf_file.h"
 
 #define PROXY "[proxy]\nlisten = 127.0.0.1:3260\n"
 #define TGT   "[target iqn.2026-11.org.example:proxy.lun1]\n" \
@@ -516,103 +514,6 @@ static void test_files(void **state)
     unlink(big);
 }
 
-/* A file in dir with content and mode; returns its path (static buffer). */
-static const char *make_file(const char *dir, const char *name, const char *content, mode_t mode)
-{
-    static char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fputs(content, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
-    assert_int_equal(chmod(path, mode), 0);
-    return path;
-}
-
-/* Load PROXY + "key = path" + TGT; returns the error ("" when it loads). */
-static const char *load_with(const char *key, const char *path, struct conf **out)
-{
-    static char err[512];
-    char text[512];
-    snprintf(text, sizeof(text), PROXY "%s = %.200s\n" TGT, key, path);
-    err[0] = '\0';
-    if (conf_load_string(text, "t.conf", out, err, sizeof(err)) == 0)
-        return "";
-    return err;
-}
-
-/* stats_token_file is read at load: trimmed, long enough, printable, and a
- * file its group and others can neither read nor write; the key file is
- * checked the same way.  The token itself is never printed. */
-static void test_stats_files(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/test_conf_XXXXXX", want[1024];
-    struct conf *c = NULL;
-    assert_non_null(mkdtemp(dir));
-
-    const char *p = make_file(dir, "token", "\n  0123456789abcdef-token \r\n\n", 0600);
-    assert_string_equal(load_with("stats_token_file", p, &c), "");
-    assert_string_equal(c->stats_token, "0123456789abcdef-token");
-    assert_string_equal(c->stats_token_file, p);
-    char *printed = print_to_string(c);
-    assert_null(strstr(printed, "0123456789abcdef"));
-    snprintf(want, sizeof(want), "\nstats_token_file = %.200s\n", p);
-    assert_non_null(strstr(printed, want));
-    free(printed);
-    conf_free(c);
-
-    static const struct { const char *content; mode_t mode; const char *why; } bad[] = {
-        { "0123456789abcdef\n", 0640, "mode 0640 lets group or others read or write it (chmod 600)" },
-        { "0123456789abcdef\n", 0604, "mode 0604 lets group or others read or write it (chmod 600)" },
-        { "0123456789abcdef\n", 0620, "mode 0620 lets group or others read or write it (chmod 600)" },
-        { "0123456789abcde\n", 0600, "the token is 15 bytes long (16..1024)" },
-        { "\n\n", 0400, "the token is 0 bytes long (16..1024)" },
-        { "01234567 89abcdef\n", 0600,
-          "the token holds white space or a byte that is not printable ASCII (at byte 8)" },
-        { "0123456789abcdef\x01\n", 0600,
-          "the token holds white space or a byte that is not printable ASCII (at byte 16)" },
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        p = make_file(dir, "token", bad[i].content, bad[i].mode);
-        snprintf(want, sizeof(want), "t.conf:3: [proxy] stats_token_file: %.200s: %s", p, bad[i].why);
-        c = (struct conf *)&c;
-        const char *err = load_with("stats_token_file", p, &c);
-        if (strcmp(err, want) != 0 || c != NULL)
-            fail_msg("case %zu: expected\n%s\ngot\n%s", i, want, err);
-    }
-    char big[5000];
-    memset(big, 'x', sizeof(big) - 1);
-    big[sizeof(big) - 1] = '\0';
-    p = make_file(dir, "token", big, 0600);
-    snprintf(want, sizeof(want), "t.conf:3: [proxy] stats_token_file: %.200s: larger than 4096 "
-             "bytes: not a token file", p);
-    assert_string_equal(load_with("stats_token_file", p, &c), want);
-    big[CF_TOKEN_MAX] = '\0';
-    p = make_file(dir, "token", big, 0600);
-    assert_string_equal(load_with("stats_token_file", p, &c), "");
-    assert_int_equal(strlen(c->stats_token), CF_TOKEN_MAX);
-    conf_free(c);
-    unlink(p);
-
-    /* The key: its mode is checked, its content is OpenSSL's business. */
-    char text[256];
-    snprintf(text, sizeof(text), "%s", make_file(dir, "key.pem", "not read here", 0644));
-    snprintf(want, sizeof(want), "t.conf:3: [proxy] stats_tls_key: %.200s: mode 0644 lets group or "
-             "others read or write it (chmod 600)", text);
-    assert_string_equal(load_with("stats_tls_key", text, &c), want);
-    assert_int_equal(chmod(text, 0400), 0);
-    snprintf(want, sizeof(want), PROXY "stats_tls_cert = /any/cert.pem\nstats_tls_key = %.200s\n" TGT,
-             text);
-    c = load_ok(want);
-    assert_string_equal(c->stats_tls_cert, "/any/cert.pem");
-    assert_string_equal(c->stats_tls_key, text);
-    check_round_trip(want);
-    conf_free(c);
-    unlink(text);
-    assert_int_equal(rmdir(dir), 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,7 +524,6 @@ int main(void)
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_print),
         cmocka_unit_test(test_files),
-        cmocka_unit_test(test_stats_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
