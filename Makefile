@@ -12,7 +12,7 @@ CC         ?= cc
 OPT        ?= -O2 -g
 FUZZ_SECONDS ?= 30
 
-PKGS       := libevent libiscsi libcrypto inih libisal jansson
+PKGS       := libevent libevent_openssl libiscsi libssl libcrypto inih libisal jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

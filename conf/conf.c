@@ -313,6 +313,13 @@ static void finish(struct pstate *ps)
                      c->max_burst_length);
         return;
     }
+    if (!ps->pkey_line[PK_STATS_TLS_CERT] != !ps->pkey_line[PK_STATS_TLS_KEY]) {
+        bool cert = ps->pkey_line[PK_STATS_TLS_CERT] != 0;
+        conf_fail_at(ps, ps->pkey_line[cert ? PK_STATS_TLS_CERT : PK_STATS_TLS_KEY], "proxy",
+                     cert ? "stats_tls_cert" : "stats_tls_key", "set without %s (both or neither)",
+                     cert ? "stats_tls_key" : "stats_tls_cert");
+        return;
+    }
     for (size_t i = 0; i < c->n_targets; i++) {
         const struct conf_target *t = &c->targets[i];
         const unsigned *kl = ps->tkey_line[i];
@@ -408,6 +415,13 @@ void conf_free(struct conf *c)
     free(c->auth_file);
     free(c->listen);
     free(c->path);
+    free(c->stats_token_file);
+    if (c->stats_token) {
+        explicit_bzero(c->stats_token, strlen(c->stats_token));
+        free(c->stats_token);
+    }
+    free(c->stats_tls_cert);
+    free(c->stats_tls_key);
     free(c);
 }
 

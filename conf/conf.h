@@ -75,6 +75,7 @@ struct conf_target {
     enum conf_coherence coherence;  /* default verify */
     uint32_t page_size;             /* bytes; 0 = auto */
     unsigned line;                  /* line of the section header, for messages */
+    uint32_t max_sessions;          /* sessions at once (logging in or logged in), 0 = no limit */
 };
 
 struct conf {
@@ -103,6 +104,15 @@ struct conf {
     struct conf_access discovery;   /* discovery sessions (SendTargets) */
     struct conf_target *targets;
     size_t n_targets;
+    /* Limits on frontend connections (docs/ARCHITECTURE.md, "Limits") */
+    uint32_t login_timeout;         /* seconds from accept to Full Feature Phase, default 15 */
+    uint32_t max_connections;       /* frontend connections open at once, default 256 */
+    uint32_t max_connections_per_address; /* ... from one source address, default 64 */
+    /* The stats endpoint's protection; absolute paths, NULL when not set */
+    char *stats_token_file;
+    char *stats_token;              /* its content without surrounding white space; never printed */
+    char *stats_tls_cert;           /* PEM certificate (chain): HTTPS; set with stats_tls_key */
+    char *stats_tls_key;            /* PEM private key, readable by its owner only */
 };
 
 /*
@@ -168,8 +178,9 @@ bool conf_same_backend(const struct conf_target *a, const struct conf_target *b)
 /* Equal but for who may log in (CHAP accounts, ACLs, allow_anonymous): a
  * reload that changes only those keeps the sessions already logged in. */
 bool conf_target_same_service(const struct conf_target *a, const struct conf_target *b);
-/* Same name (case-insensitively) and every setting equal, access rules
- * included: the accounts they name must have the same secrets too. */
+/* Same name (case-insensitively) and every setting a session depends on
+ * equal, access rules included (the accounts they name must have the same
+ * secrets too); all but max_sessions. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b);
 /* The target of c with t's name and all of t's settings, or NULL. */
 const struct conf_target *conf_target_unchanged(const struct conf *c, const struct conf_target *t);

@@ -72,6 +72,8 @@ bool conf_target_same_service(const struct conf_target *a, const struct conf_tar
            a->page_size == b->page_size;
 }
 
+/* max_sessions is left out: a session does not depend on it, and after a
+ * reload the next login of the target counts against the new value. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
     return conf_target_same_service(a, b) && access_equal(&a->access, &b->access) &&

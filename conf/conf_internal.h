@@ -13,6 +13,7 @@
 #include "conf.h"
 
 #define CONF_MAX_LISTEN   16
+#define CONF_MAX_CONNECTIONS 65536     /* max_connections*, max_sessions */
 #define CONF_MAX_BYTES    (1u << 20)   /* of a configuration or auth file */
 #define CONF_MAX_LIST     256          /* entries of one access list */
 #define CONF_MAX_ACCOUNTS 4096
@@ -29,9 +30,11 @@ enum pkey { PK_LISTEN, PK_STATS_LISTEN, PK_LOG_LEVEL, PK_LOG, PK_MEMORY, PK_CACH
             PK_QUEUE_DEPTH, PK_MRDSL, PK_MAX_BURST, PK_FIRST_BURST, PK_NOP_INTERVAL, PK_NOP_TIMEOUT,
             PK_BACKEND_TIMEOUT, PK_IMMEDIATE_DATA, PK_INITIAL_R2T,
             PK_SHUTDOWN_TIMEOUT, PK_AUTH_FILE,
+            PK_LOGIN_TIMEOUT, PK_MAX_CONNECTIONS, PK_MAX_CONNECTIONS_PER_ADDRESS,
+            PK_STATS_TOKEN_FILE, PK_STATS_TLS_CERT, PK_STATS_TLS_KEY,
             PK_DISCOVERY, PK_COUNT = PK_DISCOVERY + XK_COUNT };
 enum tkey { TK_PORTAL, TK_TARGET, TK_BACKEND_ACCOUNT, TK_INITIATOR, TK_COHERENCE,
-            TK_PAGE_SIZE, TK_ALLOWED_INITIATORS, TK_ALLOW_ANONYMOUS,
+            TK_PAGE_SIZE, TK_ALLOWED_INITIATORS, TK_ALLOW_ANONYMOUS, TK_MAX_SESSIONS,
             TK_ACCESS, TK_COUNT = TK_ACCESS + XK_COUNT };
 /* Keys of an [account NAME] section of auth_file. */
 enum akey { AK_SECRET, AK_COUNT };

@@ -4,6 +4,7 @@
  * access rules are parsed by conf_keys_access.c, auth_file's [account NAME]
  * sections by conf_auth.c.
  */
+#include "conf_private_file.h"
 #include "conf_internal.h"
 #include "conf_value.h"
 
@@ -17,6 +18,8 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
     "initial_r2t", "shutdown_timeout", "auth_file",
+    "login_timeout", "max_connections", "max_connections_per_address",
+    "stats_token_file", "stats_tls_cert", "stats_tls_key",
     [PK_DISCOVERY + XK_CHAP_ACCOUNTS] = "discovery_chap_accounts",
     [PK_DISCOVERY + XK_MUTUAL_ACCOUNT] = "discovery_mutual_account",
     [PK_DISCOVERY + XK_CHAP_ALGORITHMS] = "discovery_chap_algorithms",
@@ -26,6 +29,7 @@ const char *const conf_pkey_names[PK_COUNT] = {
 const char *const conf_tkey_names[TK_COUNT] = {
     "backend_portal", "backend_target", "backend_chap_account",
     "initiator_name", "coherence", "page_size", "allowed_initiators", "allow_anonymous",
+    "max_sessions",
     [TK_ACCESS + XK_CHAP_ACCOUNTS] = "chap_accounts",
     [TK_ACCESS + XK_MUTUAL_ACCOUNT] = "mutual_account",
     [TK_ACCESS + XK_CHAP_ALGORITHMS] = "chap_algorithms",
@@ -49,6 +53,9 @@ static const struct numkey numkeys[] = {
     { PK_NOP_TIMEOUT, false, 1, 3600 },
     { PK_BACKEND_TIMEOUT, false, 1, 3600 },
     { PK_SHUTDOWN_TIMEOUT, false, 0, 3600 },
+    { PK_LOGIN_TIMEOUT, false, 1, 3600 },
+    { PK_MAX_CONNECTIONS, false, 1, CONF_MAX_CONNECTIONS },
+    { PK_MAX_CONNECTIONS_PER_ADDRESS, false, 1, CONF_MAX_CONNECTIONS },
 };
 
 /* Store a range-checked numeric value. */
@@ -65,6 +72,9 @@ static void store_num(struct conf *c, enum pkey k, uint64_t v)
     case PK_NOP_TIMEOUT: c->nop_timeout = (uint32_t)v; break;
     case PK_BACKEND_TIMEOUT: c->backend_timeout = (uint32_t)v; break;
     case PK_SHUTDOWN_TIMEOUT: c->shutdown_timeout = (uint32_t)v; break;
+    case PK_LOGIN_TIMEOUT: c->login_timeout = (uint32_t)v; break;
+    case PK_MAX_CONNECTIONS: c->max_connections = (uint32_t)v; break;
+    case PK_MAX_CONNECTIONS_PER_ADDRESS: c->max_connections_per_address = (uint32_t)v; break;
     default: break;
     }
 }
@@ -205,6 +215,27 @@ static void set_string(struct pstate *ps, const char *key, char **dst, const cha
         conf_fail_key(ps, key, "out of memory");
 }
 
+/* stats_token_file is read now, so --check-config and a reload see what
+ * the endpoint will ask for; the key file is only checked (OpenSSL reads it
+ * when the endpoint starts). */
+static void set_stats_file(struct pstate *ps, enum pkey k, const char *v)
+{
+    struct conf *c = ps->c;
+    const char *key = conf_pkey_names[k];
+    char **path = k == PK_STATS_TOKEN_FILE ? &c->stats_token_file
+                  : k == PK_STATS_TLS_CERT ? &c->stats_tls_cert : &c->stats_tls_key;
+    char why[160];
+
+    if (k == PK_STATS_TOKEN_FILE && cf_read_token(v, &c->stats_token, why, sizeof(why)) < 0)
+        conf_fail_key(ps, key, "%s: %s", v, why);
+    else if (k == PK_STATS_TLS_KEY && cf_check_private_file(v, why, sizeof(why)) < 0)
+        conf_fail_key(ps, key, "%s: %s", v, why);
+    else if (k == PK_STATS_TLS_CERT && v[0] != '/')
+        conf_fail_key(ps, key, "%s: not an absolute path", v);
+    else if (!(*path = strdup(v)))
+        conf_fail_key(ps, key, "out of memory");
+}
+
 static void set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
 {
     struct conf *c = ps->c;
@@ -238,6 +269,11 @@ static void set_proxy_key(struct pstate *ps, enum pkey k, const char *v)
         return;
     case PK_INITIAL_R2T:
         set_yes_no(ps, key, v, &c->initial_r2t);
+        return;
+    case PK_STATS_TOKEN_FILE:
+    case PK_STATS_TLS_CERT:
+    case PK_STATS_TLS_KEY:
+        set_stats_file(ps, k, v);
         return;
     default:
         break;
@@ -321,6 +357,16 @@ static void set_target_key(struct pstate *ps, enum tkey k, const char *v)
                 t->page_size = (uint32_t)val;
         }
         break;
+    case TK_MAX_SESSIONS: {
+        int rc = cv_parse_uint(v, &val);
+        if (rc == -1)
+            conf_fail_key(ps, key, "'%s' is not a number", v);
+        else if (rc != 0 || val > CONF_MAX_CONNECTIONS)
+            conf_fail_key(ps, key, "%s is out of range (0..%d)", v, CONF_MAX_CONNECTIONS);
+        else
+            t->max_sessions = (uint32_t)val;
+        break;
+    }
     default:
         break;
     }
@@ -394,4 +440,7 @@ void conf_set_defaults(struct conf *c)
     c->nop_timeout = 30;
     c->backend_timeout = 30;
     c->discovery.chap_algorithms = CONF_CHAP_ALL;
+    c->login_timeout = 15;
+    c->max_connections = 256;
+    c->max_connections_per_address = 64;
 }

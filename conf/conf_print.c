@@ -2,7 +2,8 @@
  * conf_print: the resolved configuration in its own INI format (every key,
  * defaults filled in), for --check-config.  The output parses back to the
  * same configuration.  No secret is in it: auth_file is printed as the path
- * written, and its accounts by name only.
+ * written, its accounts by name only, and of the stats token only the name
+ * of its file.
  */
 #include "conf_value.h"
 
@@ -135,6 +136,7 @@ static void print_target(const struct conf_target *t, FILE *f)
     print_list(f, "allowed_initiators", t->allowed_initiators, t->n_allowed_initiators,
                fmt_string);
     fprintf(f, "allow_anonymous = %s\n", t->allow_anonymous ? "yes" : "no");
+    fprintf(f, "max_sessions = %u\n", t->max_sessions);
 }
 
 void conf_print(const struct conf *c, FILE *f)
@@ -169,6 +171,12 @@ void conf_print(const struct conf *c, FILE *f)
     for (size_t i = 0; i < c->n_accounts; i++)
         fprintf(f, "; [account %s] (secret not shown)\n", c->accounts[i]->name);
     print_access(&c->discovery, "discovery_", f);
+    fprintf(f, "login_timeout = %u\n", c->login_timeout);
+    fprintf(f, "max_connections = %u\n", c->max_connections);
+    fprintf(f, "max_connections_per_address = %u\n", c->max_connections_per_address);
+    print_optional(f, "stats_token_file", c->stats_token_file);
+    print_optional(f, "stats_tls_cert", c->stats_tls_cert);
+    print_optional(f, "stats_tls_key", c->stats_tls_key);
     for (size_t i = 0; i < c->n_targets; i++)
         print_target(&c->targets[i], f);
 }

@@ -16,6 +16,7 @@ PKGS=(
   e2fsprogs                                       # mke2fs -d, debugfs, e2fsck
   iproute2 procps python3                         # ss, ps, the malformed-PDU client
   curl prometheus                                 # stats endpoint tests (promtool)
+  openssl                                         # test certificates for the stats endpoint
   groff-base                                      # man page checks (make install-check)
   xxd                                             # embeds the dashboard page
   chromium                                        # dashboard test (headless)

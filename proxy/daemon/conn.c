@@ -367,6 +367,7 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
     event_free(c->resume_ev);
     event_free(c->free_ev);
     event_free(c->order_ev);
+    event_free(c->login_ev);
     if (c->nop_ev)
         event_free(c->nop_ev);
     free(c->text_buf);
@@ -424,7 +425,8 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     c->resume_ev = event_new(p->base, -1, 0, conn_resume_cb, c);
     c->free_ev = event_new(p->base, -1, 0, conn_free_cb, c);
     c->order_ev = event_new(p->base, -1, 0, task_order_release_cb, c);
-    if (!c->bev || !c->resume_ev || !c->free_ev || !c->order_ev) {
+    c->login_ev = evtimer_new(p->base, conn_login_timeout_cb, c);
+    if (!c->bev || !c->resume_ev || !c->free_ev || !c->order_ev || !c->login_ev) {
         if (c->bev)
             bufferevent_free(c->bev);
         else
@@ -435,6 +437,8 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
             event_free(c->free_ev);
         if (c->order_ev)
             event_free(c->order_ev);
+        if (c->login_ev)
+            event_free(c->login_ev);
         free(c);
         return NULL;
     }
@@ -443,6 +447,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * conn_max_pdu(c));
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_login_timer_start(c);
     TAILQ_INSERT_TAIL(&p->conns, c, link);
     p->n.connections_total++;
     log_info("%s: connection accepted on %s", c->peer, c->local);

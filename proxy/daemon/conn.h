@@ -194,6 +194,10 @@ struct conn {
 
     const char *close_reason;       /* for the log line of a drained close */
     struct event *free_ev;
+
+    /* limits (conn_limits.c) */
+    char addr[64];                  /* source address without the port */
+    struct event *login_ev;         /* login_timeout, from accept to Full Feature Phase */
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -336,5 +340,32 @@ bool task_lba_status_wanted(const struct task *t);
 bool task_lba_status_answerable(const struct task *t);
 /* In READ_PLANNING: answer it, wait for a query, or send it to the SAN. */
 void task_lba_status_resume(struct task *t);
+
+/* conn_limits.c: limits on frontend connections (docs/ARCHITECTURE.md,
+ * "Limits"); refusals are counted by reason */
+enum conn_refusal {
+    CONN_REFUSED_LIMIT_TOTAL,       /* max_connections, at accept */
+    CONN_REFUSED_LIMIT_ADDRESS,     /* max_connections_per_address, at accept */
+    CONN_REFUSED_LOGIN_TIMEOUT,     /* no Full Feature Phase within login_timeout */
+    CONN_REFUSED_LIMIT_SESSIONS,    /* the target's max_sessions, at login (0x0206) */
+    CONN_REFUSED_COUNT
+};
+const char *conn_refusal_name(enum conn_refusal r);
+/* A connection from addr (no port) was accepted: may it be set up?  false
+ * when max_connections or max_connections_per_address is reached (counted,
+ * logged at most once per address per 10 s); the caller closes the socket
+ * before reading anything. */
+bool conn_admit(struct proxy *p, const char *addr);
+/* login_ev's callback (armed by conn_login_timer_start at accept, stopped
+ * at Full Feature Phase): closes a connection still logging in. */
+void conn_login_timeout_cb(evutil_socket_t fd, short what, void *arg);
+void conn_login_timer_start(struct conn *c);
+void conn_login_timer_stop(struct conn *c);
+/* Before the backend login of c->target: 0, or the login status
+ * ISCSI_LOGIN_ERR_TOO_MANY_CONNECTIONS when the target already has
+ * max_sessions sessions logging in or logged in (counted, logged). */
+uint16_t conn_session_limit(struct conn *c);
+/* Warn when the file descriptor limit cannot hold max_connections. */
+void conn_limits_check_fds(const struct conf *cf);
 
 #endif

@@ -116,6 +116,7 @@ static void enter_full_feature_phase(struct conn *c)
 {
     c->params = *iscsi_login_params(c->login);
     c->state = CONN_FFP;
+    conn_login_timer_stop(c);
     c->proxy->n.sessions_total++;
     conn_keepalive_start(c);
     log_info("%s: %s session up: initiator %s%s%s, %s%s%s, TSIH %u, "
@@ -223,6 +224,9 @@ static uint16_t start_backend_login(struct conn *c)
                  sp->target_name);
         return ISCSI_LOGIN_ERR_TARGET_REMOVED;
     }
+    uint16_t limit = conn_session_limit(c);
+    if (limit)
+        return limit;
     const struct conf_addr *a = &c->target->backend_portal;
     snprintf(portal, sizeof(portal), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host,
              a->port);

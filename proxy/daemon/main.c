@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "conf.h"
 #include "log.h"
@@ -74,6 +75,16 @@ int main(int argc, char **argv)
         return 2;
     }
     if (check_only) {
+        /* The certificate and key as the stats endpoint will load them. */
+        SSL_CTX *tls = conf->stats_tls_cert ? stats_tls_new(conf->stats_tls_cert,
+                                                            conf->stats_tls_key, err,
+                                                            sizeof(err)) : NULL;
+        if (conf->stats_tls_cert && !tls) {
+            fprintf(stderr, "iscsi-sparse-proxy: %s\n", err);
+            conf_free(conf);
+            return 2;
+        }
+        SSL_CTX_free(tls);
         conf_print(conf, stdout);
         conf_free(conf);
         return 0;
@@ -102,6 +113,7 @@ int main(int argc, char **argv)
     evsignal_add(sighup, NULL);
     log_info("iscsi-sparse-proxy %s started, %zu target(s)", PROXY_VERSION, conf->n_targets);
     proxy_warn_anonymous(conf);
+    conn_limits_check_fds(conf);
 
     event_base_dispatch(base);
 

@@ -9,6 +9,9 @@
 
 #include "log.h"
 
+/* Connections refused at accept: one line per address per interval. */
+#define REFUSAL_LOG_INTERVAL_US (10 * 1000000u)
+
 static void format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
     char host[INET6_ADDRSTRLEN] = "?";
@@ -29,21 +32,45 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t len)
     }
 }
 
+/* The source address without the port: the key of max_connections_per_address.
+ * An IPv4 peer of an IPv6 socket (::ffff:a.b.c.d) is a.b.c.d, as on an
+ * IPv4 socket. */
+static void format_host(const struct sockaddr *sa, char *out, size_t len)
+{
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+    snprintf(out, len, "?");
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+        inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], out, (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)len);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *peer_sa,
                       int socklen, void *arg)
 {
     struct proxy *p = arg;
     struct sockaddr_storage local_sa;
     socklen_t local_len = sizeof(local_sa);
-    char peer[64], local[64] = "?";
+    char peer[64], local[64] = "?", addr[INET6_ADDRSTRLEN];
 
     (void)l;
     (void)socklen;
+    format_host(peer_sa, addr, sizeof(addr));
+    if (!conn_admit(p, addr)) {
+        evutil_closesocket(fd);
+        return;
+    }
     format_addr(peer_sa, peer, sizeof(peer));
     if (getsockname(fd, (struct sockaddr *)&local_sa, &local_len) == 0)
         format_addr((struct sockaddr *)&local_sa, local, sizeof(local));
     evutil_make_socket_nonblocking(fd);
-    if (!conn_new(p, fd, peer, local))
+    struct conn *c = conn_new(p, fd, peer, local);
+    if (c)
+        snprintf(c->addr, sizeof(c->addr), "%s", addr);
+    else
         log_error("%s: cannot set up a connection: out of memory", peer);
 }
 
@@ -55,6 +82,7 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     p->base = base;
     p->conf = conf;
     p->next_tsih = 1;
+    log_limit_init(&p->refusal_log, REFUSAL_LOG_INTERVAL_US);
     TAILQ_INIT(&p->conns);
     TAILQ_INIT(&p->luns);
     p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));

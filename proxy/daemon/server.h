@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "iscsi_discovery.h"
 #include "iscsi_login.h"
+#include "log_limit.h"
 #include "lun.h"
 
 /* Proxy-wide counters (the stats endpoint reads them). */
@@ -22,6 +23,7 @@ struct proxy_counters {
     uint64_t login_failures[ISCSI_LOGIN_FAILURE_COUNT];    /* by reason */
     uint64_t rejected_pdus[16];         /* by Reject reason (RFC 7143 11.17.1) */
     uint64_t protocol_closes_total;     /* connections closed for bad input */
+    uint64_t connections_refused[CONN_REFUSED_COUNT];   /* by reason (conn_limits.c) */
 };
 
 struct proxy {
@@ -39,7 +41,7 @@ struct proxy {
     struct lun_list luns;
     unsigned negatives_blocked;      /* lun_guard.c: answers teach no negatives */
     struct proxy_counters n;
-    struct evhttp *stats_http;       /* NULL when stats_listen is empty */
+    struct stats_endpoint *stats;    /* stats_http.c; NULL when stats_listen is empty */
     struct health *health;           /* backend checks for /healthz */
     bool stopping;
     struct event *shutdown_ev;       /* shutdown_timeout */
@@ -48,6 +50,7 @@ struct proxy {
     struct iscsi_portal *portals;
     char (*portal_text)[80];
     size_t n_portals;
+    struct log_limit refusal_log;    /* connections refused at accept, per address */
 };
 
 /* Takes conf (freed by proxy_free) unless it fails. */

@@ -13,6 +13,7 @@
 #include "health.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 
 static bool conf_in_use(const struct proxy *p, const struct conf *c)
 {
@@ -180,6 +181,8 @@ void proxy_reload(struct proxy *p)
     proxy_warn_anonymous(next);
     if (health_reload(p) < 0)
         log_error("reload: backend health checks stopped: out of memory");
+    stats_reload(p);
+    conn_limits_check_fds(next);
     log_info("reload: %s: targets %zu unchanged, %zu changed, %zu added, %zu removed; "
              "log_level %s, log %s; %u initiator(s) asked to log out", next->path, d.unchanged,
              d.changed, d.added, d.removed, log_level_name(next->log_level),

@@ -1,17 +1,13 @@
-/* Stats endpoint: /metrics and /stats (see stats.h). */
+/* The stats pages: /metrics (Prometheus text) and /stats (JSON); see stats.h. */
 #include "stats.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/http.h>
 #include <jansson.h>
 
 #include "allocmap.h"
-#include "dashboard.h"
-#include "health.h"
-#include "log.h"
 #include "lun.h"
 #include "server.h"
 
@@ -113,7 +109,7 @@ static const char *lu_label(const struct lun *l)
     return text;
 }
 
-static void render_metrics(const struct proxy *p, struct evbuffer *b)
+void stats_render_metrics(const struct proxy *p, struct evbuffer *b)
 {
     const struct lun *l;
 
@@ -144,6 +140,12 @@ static void render_metrics(const struct proxy *p, struct evbuffer *b)
     metric_head(b, "protocol_closes_total", "Connections closed for bad input.", "counter");
     evbuffer_add_printf(b, METRIC_PREFIX "protocol_closes_total %" PRIu64 "\n",
                         p->n.protocol_closes_total);
+    metric_head(b, "connections_refused_total", "Initiator connections a limit refused or "
+                "closed, by reason.", "counter");
+    for (int r = 0; r < CONN_REFUSED_COUNT; r++)
+        evbuffer_add_printf(b, METRIC_PREFIX "connections_refused_total{reason=\"%s\"} %" PRIu64
+                            "\n", conn_refusal_name((enum conn_refusal)r),
+                            p->n.connections_refused[r]);
     metric_head(b, "negatives_blocked", "Copies and mutations of unknown outcome that may "
                 "still write: while above 0 no cache learns a hole.", "gauge");
     evbuffer_add_printf(b, METRIC_PREFIX "negatives_blocked %u\n", p->negatives_blocked);
@@ -287,12 +289,13 @@ static json_t *lun_json(const struct lun *l)
     return o;
 }
 
-static char *render_json(const struct proxy *p)
+char *stats_render_json(const struct proxy *p)
 {
     const struct lun *l;
     json_t *luns = json_array();
     json_t *rejects = json_object();
     json_t *login_failures = json_object();
+    json_t *refused = json_object();
 
     TAILQ_FOREACH(l, &p->luns, link)
         json_array_append_new(luns, lun_json(l));
@@ -305,6 +308,9 @@ static char *render_json(const struct proxy *p)
     for (int r = 0; r < ISCSI_LOGIN_FAILURE_COUNT; r++)
         json_object_set_new(login_failures, iscsi_login_failure_name((enum iscsi_login_failure)r),
                             json_integer((json_int_t)p->n.login_failures[r]));
+    for (int r = 0; r < CONN_REFUSED_COUNT; r++)
+        json_object_set_new(refused, conn_refusal_name((enum conn_refusal)r),
+                            json_integer((json_int_t)p->n.connections_refused[r]));
     json_t *root = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
                              "connections", (json_int_t)count_connections(p),
                              "connections_total", (json_int_t)p->n.connections_total,
@@ -318,95 +324,12 @@ static char *render_json(const struct proxy *p)
      * (lun_guard.c): while above 0, no cache learns a hole. */
     if (root)
         json_object_set_new(root, "negatives_blocked", json_integer(p->negatives_blocked));
+    /* Connections a limit refused or closed (conn_limits.c). */
+    if (root)
+        json_object_set_new(root, "connections_refused_total", refused);
+    else
+        json_decref(refused);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     return text;
-}
-
-static void reply(struct evhttp_request *req, const char *type, struct evbuffer *body)
-{
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
-    evhttp_send_reply(req, HTTP_OK, "OK", body);
-}
-
-static void handle_metrics(struct evhttp_request *req, void *arg)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    render_metrics(arg, b);
-    reply(req, "text/plain; version=0.0.4; charset=utf-8", b);
-    evbuffer_free(b);
-}
-
-/* 200 when every listener and every backend is up, else 503 with the reasons. */
-static void handle_healthz(struct evhttp_request *req, void *arg)
-{
-    struct evbuffer *b = evbuffer_new();
-    if (!b) {
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    bool ok = health_ok(arg, b);
-    if (ok)
-        evbuffer_add_printf(b, "ok\n");
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; charset=utf-8");
-    evhttp_send_reply(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, ok ? "OK" : "Service Unavailable", b);
-    evbuffer_free(b);
-}
-
-static void handle_stats(struct evhttp_request *req, void *arg)
-{
-    char *text = render_json(arg);
-    struct evbuffer *b = evbuffer_new();
-    if (!text || !b) {
-        free(text);
-        if (b)
-            evbuffer_free(b);
-        evhttp_send_error(req, HTTP_INTERNAL, NULL);
-        return;
-    }
-    evbuffer_add(b, text, strlen(text));
-    evbuffer_add(b, "\n", 1);
-    free(text);
-    reply(req, "application/json", b);
-    evbuffer_free(b);
-}
-
-int stats_start(struct proxy *p)
-{
-    const struct conf_addr *a = &p->conf->stats_listen;
-
-    if (!p->conf->stats_enabled)
-        return 0;
-    if (health_start(p) < 0)
-        return -1;
-    p->stats_http = evhttp_new(p->base);
-    if (!p->stats_http)
-        return -1;
-    evhttp_set_allowed_methods(p->stats_http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
-    evhttp_set_cb(p->stats_http, "/metrics", handle_metrics, p);
-    evhttp_set_cb(p->stats_http, "/stats", handle_stats, p);
-    evhttp_set_cb(p->stats_http, "/healthz", handle_healthz, p);
-    evhttp_set_cb(p->stats_http, "/", dashboard_handle, p);
-    const char *host = strcmp(a->host, "*") == 0 ? "0.0.0.0" : a->host;
-    if (evhttp_bind_socket(p->stats_http, host, (uint16_t)strtoul(a->port, NULL, 10)) < 0) {
-        log_error("stats_listen %s:%s: cannot listen", a->host, a->port);
-        return -1;
-    }
-    log_info("stats and dashboard on http://%s%s%s:%s/ (/metrics, /stats, /healthz)", strchr(host, ':') ? "[" : "", host,
-             strchr(host, ':') ? "]" : "", a->port);
-    return 0;
-}
-
-void stats_stop(struct proxy *p)
-{
-    health_stop(p);
-    if (p->stats_http) {
-        evhttp_free(p->stats_http);
-        p->stats_http = NULL;
-    }
 }

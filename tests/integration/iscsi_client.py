@@ -118,7 +118,9 @@ class Session:
         return self.itt
 
     # ---- login ---------------------------------------------------------------
-    def login(self, initiator, target, extra=None):
+    def login_request(self, initiator, target, extra=None):
+        """One Login Request going straight to Full Feature Phase; returns the
+        Login Response and its status (class << 8 | detail, RFC 7143 11.13.5)."""
         keys = {"InitiatorName": initiator, "SessionType": "Normal", "TargetName": target,
                 "HeaderDigest": "None", "DataDigest": "None", "ErrorRecoveryLevel": "0",
                 "InitialR2T": "No", "ImmediateData": "Yes", "MaxRecvDataSegmentLength": "65536"}
@@ -134,8 +136,14 @@ class Session:
         struct.pack_into(">I", bhs, 28, self.expstatsn)
         self.send(bytes(bhs), text)
         rsp = self.recv()
-        if rsp.opcode != 0x23 or rsp.bhs[36] != 0:
-            raise RuntimeError(f"login failed: status {rsp.bhs[36]:02x}{rsp.bhs[37]:02x}")
+        if rsp.opcode != 0x23:
+            raise RuntimeError(f"expected a Login Response, got opcode 0x{rsp.opcode:02x}")
+        return rsp, rsp.bhs[36] << 8 | rsp.bhs[37]
+
+    def login(self, initiator, target, extra=None):
+        rsp, status = self.login_request(initiator, target, extra)
+        if status != 0:
+            raise RuntimeError(f"login failed: status {status:04x}")
         got = rsp.keys()
         self.header_digest = got.get("HeaderDigest") == "CRC32C"
         self.data_digest = got.get("DataDigest") == "CRC32C"

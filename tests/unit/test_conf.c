@@ -74,6 +74,13 @@ static void test_defaults(void **state)
     assert_null(c->discovery.mutual_account);
     assert_int_equal(c->discovery.chap_algorithms, CONF_CHAP_ALL);
     assert_int_equal(c->discovery.n_addresses, 0);
+    assert_int_equal(c->login_timeout, 15);
+    assert_int_equal(c->max_connections, 256);
+    assert_int_equal(c->max_connections_per_address, 64);
+    assert_null(c->stats_token_file);
+    assert_null(c->stats_token);
+    assert_null(c->stats_tls_cert);
+    assert_null(c->stats_tls_key);
     assert_int_equal(c->n_targets, 1);
     const struct conf_target *t = &c->targets[0];
     assert_string_equal(t->name, "iqn.2026-11.org.example:proxy.lun1");
@@ -91,6 +98,7 @@ static void test_defaults(void **state)
     assert_int_equal(t->n_allowed_initiators, 0);
     assert_false(t->allow_anonymous);
     assert_int_equal(t->line, 3);
+    assert_int_equal(t->max_sessions, 0);
     conf_free(c);
 }
 
@@ -380,6 +388,26 @@ static const struct bad bads[] = {
     { PROXY TGT, "t.conf:3: " TLAB ": anyone who reaches the proxy would log in to the SAN under "
       "any InitiatorName they claim; set chap_accounts, allowed_initiators or allowed_addresses, "
       "or allow_anonymous = yes" },
+    /* limits */
+    { PROXY "login_timeout = 0\n", "t.conf:3: [proxy] login_timeout: 0 is out of range (1..3600)" },
+    { PROXY "max_connections = 65537\n",
+      "t.conf:3: [proxy] max_connections: 65537 is out of range (1..65536)" },
+    { PROXY "max_connections_per_address = 0\n",
+      "t.conf:3: [proxy] max_connections_per_address: 0 is out of range (1..65536)" },
+    { PROXY TGT "max_sessions = -1\n", "t.conf:6: " TLAB " max_sessions: '-1' is not a number" },
+    { PROXY TGT "max_sessions = 99999999999999999999999\n",
+      "t.conf:6: " TLAB " max_sessions: 99999999999999999999999 is out of range (0..65536)" },
+    /* the stats endpoint's files */
+    { PROXY "stats_token_file = token\n",
+      "t.conf:3: [proxy] stats_token_file: token: not an absolute path" },
+    { PROXY "stats_token_file = /nonexistent/token\n",
+      "t.conf:3: [proxy] stats_token_file: /nonexistent/token: No such file or directory" },
+    { PROXY "stats_token_file = /\n", "t.conf:3: [proxy] stats_token_file: /: not a regular file" },
+    { PROXY "stats_tls_cert = cert.pem\n", "t.conf:3: [proxy] stats_tls_cert: cert.pem: not an absolute path" },
+    { PROXY "stats_tls_key = /nonexistent/key.pem\n",
+      "t.conf:3: [proxy] stats_tls_key: /nonexistent/key.pem: No such file or directory" },
+    { PROXY "stats_tls_cert = /c.pem\n" TGT,
+      "t.conf:3: [proxy] stats_tls_cert: set without stats_tls_key (both or neither)" },
     /* bytes */
     { PROXY "log = \x1b[31m\n", "t.conf:3: [proxy] log: '?[31m' is not a log destination (stderr or syslog)" },
 };

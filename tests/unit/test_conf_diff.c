@@ -70,7 +70,7 @@ static void test_added_removed_unchanged(void **state)
     assert_false(d.stats_listen_changed);
 }
 
-/* Every target setting counts; the section's line does not. */
+/* Every target setting counts; the section's line does not ... */
 static void test_changed_settings(void **state)
 {
     (void)state;
@@ -97,6 +97,11 @@ static void test_changed_settings(void **state)
         assert_false(d.discovery_changed);
     }
     diff(PROXY A, PROXY "\n\n" A, &d);
+    assert_int_equal(d.unchanged, 1);
+    assert_int_equal(d.changed, 0);
+    /* ... nor does max_sessions: sessions keep running, the next login
+     * counts against the new value. */
+    diff(PROXY A, PROXY A "max_sessions = 3\n", &d);
     assert_int_equal(d.unchanged, 1);
     assert_int_equal(d.changed, 0);
 }
@@ -159,7 +164,8 @@ static void test_proxy_keys_leave_targets_unchanged(void **state)
 {
     (void)state;
     struct conf_diff d;
-    diff(PROXY A, PROXY "log_level = debug\nqueue_depth = 8\n" A, &d);
+    diff(PROXY A, PROXY "log_level = debug\nqueue_depth = 8\nmax_connections = 9\n"
+         "login_timeout = 2\n" A, &d);
     assert_int_equal(d.unchanged, 1);
     assert_false(d.listen_changed);
 }

@@ -1,0 +1,26 @@
+/*
+ * Files a configuration names (internal to conf/): the stats endpoint's
+ * token and TLS private key.  Secrets must be readable by their owner only;
+ * these checks run at every load (--check-config, start, reload).  Pure:
+ * reads files, nothing else.
+ */
+#ifndef ISP_CONF_PRIVATE_FILE_H
+#define ISP_CONF_PRIVATE_FILE_H
+
+#include <stddef.h>
+
+#define CF_TOKEN_MIN 16         /* bytes: a token anyone could guess protects nothing */
+#define CF_TOKEN_MAX 1024
+
+/* path is absolute and names (through symbolic links) a regular file that
+ * neither its group nor others may read or write.  0, or -1 with the reason
+ * in why. */
+int cf_check_private_file(const char *path, char *why, size_t why_len);
+
+/* The token in such a file: its content without surrounding white space,
+ * CF_TOKEN_MIN..CF_TOKEN_MAX printable ASCII bytes, no white space inside
+ * (it travels in an HTTP header).  0 with *out malloc'ed, or -1 with the
+ * reason in why. */
+int cf_read_token(const char *path, char **out, char *why, size_t why_len);
+
+#endif
