@@ -131,7 +131,10 @@ SYSUSERSDIR ?= /usr/lib/sysusers.d
 CONFDIR    ?= /etc/iscsi-sparse-proxy
 
 # The binary, a hardened systemd unit, its dedicated user (sysusers.d), the
-# man pages, and the example configuration (an existing one is kept).
+# man pages, and the example configuration (0640) and auth_file (0600, CHAP
+# secrets), given to the service's user when it exists (existing ones are kept).
+SERVICE_USER ?= iscsi-sparse-proxy
+OWNER = $(if $(DESTDIR),,$(shell id -u $(SERVICE_USER) >/dev/null 2>&1 && echo yes))
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/iscsi-sparse-proxy
 	install -d $(DESTDIR)$(UNITDIR)
@@ -144,7 +147,11 @@ install: $(BIN)
 	install -D -m 0644 dist/iscsi-sparse-proxy.conf.5 \
 	  $(DESTDIR)$(MANDIR)/man5/iscsi-sparse-proxy.conf.5
 	test -e $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.conf || \
-	  install -D -m 0644 iscsi-sparse-proxy.conf $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.conf
+	  install -D -m 0640 $(if $(OWNER),-g $(SERVICE_USER)) iscsi-sparse-proxy.conf \
+	    $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.conf
+	test -e $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.auth || \
+	  install -D -m 0600 $(if $(OWNER),-o $(SERVICE_USER) -g $(SERVICE_USER)) \
+	    dist/iscsi-sparse-proxy.auth $(DESTDIR)$(CONFDIR)/iscsi-sparse-proxy.auth
 install-check: $(BIN)
 	tests/install/run.sh
 

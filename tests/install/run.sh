@@ -31,6 +31,17 @@ for m in usr/share/man/man8/iscsi-sparse-proxy.8 usr/share/man/man5/iscsi-sparse
   w=$(groff -man -ww -z "$dest/$m" 2>&1 || true)
   if [[ -z "$w" ]]; then ok; else bad "groff warns about $m: $w"; fi
 done
+# The configuration is not world-readable, the auth_file (secrets) owner-only,
+# and the installed auth_file loads.
+for fm in etc/iscsi-sparse-proxy/iscsi-sparse-proxy.conf:640 etc/iscsi-sparse-proxy/iscsi-sparse-proxy.auth:600; do
+  if [[ $(stat -c %a "$dest/${fm%:*}" 2>/dev/null) == "${fm#*:}" ]]; then ok
+  else bad "${fm%:*} is not mode ${fm#*:}"; fi
+done
+sed 's/^;auth_file = .*/auth_file = iscsi-sparse-proxy.auth/' \
+  "$dest/etc/iscsi-sparse-proxy/iscsi-sparse-proxy.conf" >"$dest/etc/iscsi-sparse-proxy/with-auth.conf"
+if "$dest/usr/sbin/iscsi-sparse-proxy" --check-config \
+  -c "$dest/etc/iscsi-sparse-proxy/with-auth.conf" >/dev/null; then ok
+else bad "the installed auth_file does not load"; fi
 # A second install keeps an operator's configuration.
 echo "; edited" >>"$dest/etc/iscsi-sparse-proxy/iscsi-sparse-proxy.conf"
 make -s install DESTDIR="$dest" PREFIX=/usr >/dev/null
