@@ -127,6 +127,23 @@ if got.get("authentication", 0) < 11 or got.get("authorization", 0) < 2:
 print(f"## login_failures_total: authentication {got['authentication']}, authorization {got['authorization']}")
 PY
 
+# --- SIGHUP: new secrets apply to new logins; sessions already in stay -----
+ups=$(grep -c "session up" "$PROXY_LOG" || true)
+isp_timeout 60 iscsi-perf -i "$ISP_INITIATOR" -t 6 -m 4 -b 8 "$(url "$CHAP" "alice%alicesecret123")" \
+  </dev/null >"$ISP_WORK/perf.out" 2>&1 &
+perf_pid=$!
+for ((i = 0; i < 200; i++)); do (($(grep -c "session up" "$PROXY_LOG") > ups)) && break; sleep 0.05; done
+(($(grep -c "session up" "$PROXY_LOG") > ups)) || isp_fail "iscsi-perf did not log in"
+sed -i 's/^secret = alicesecret123$/secret = alicesecret-two/' "$ISP_WORK/proxy.auth"
+isp_reload "reload: "
+n_refused=$(grep -c "login refused with status" "$PROXY_LOG" || true)
+! inq "$CHAP" "alice%alicesecret123" || isp_fail "the old secret still logs in after the reload"
+refused "old secret after the reload" 0x0201
+inq "$CHAP" "alice%alicesecret-two" || isp_fail "the new secret does not log in after the reload"
+wait "$perf_pid" || { cat "$ISP_WORK/perf.out" >&2; isp_fail "the session logged in before the reload did not survive it"; }
+! grep -q "asking initiator .* to log out" "$PROXY_LOG" || isp_fail "the reload of secrets asked a session to log out"
+echo "## SIGHUP with a new secret: the old one refused, the new one in, the running session stayed"
+
 # --- no borrowed credentials ------------------------------------------------
 BAD=$ISP_WORK/borrowed.conf
 {
