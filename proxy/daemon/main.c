@@ -113,6 +113,7 @@ int main(int argc, char **argv)
     evsignal_add(sighup, NULL);
     log_info("iscsi-sparse-proxy %s started, %zu target(s)", PROXY_VERSION, conf->n_targets);
     proxy_warn_anonymous(conf);
+    proxy_raise_fd_limit();
     conn_limits_check_fds(conf);
 
     event_base_dispatch(base);

@@ -128,6 +128,8 @@ static struct evconnlistener *listen_on(struct proxy *p, const struct conf_addr 
     if (!l)
         log_error("listen %s:%s: %s", a->host, a->port,
                   evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    else
+        evconnlistener_set_error_cb(l, proxy_accept_error_cb);
     freeaddrinfo(res);
     return l;
 }
@@ -212,6 +214,8 @@ void proxy_free(struct proxy *p)
         event_free(p->shutdown_ev);
     if (p->reload_ev)
         event_free(p->reload_ev);
+    if (p->accept_ev)
+        event_free(p->accept_ev);
     free(p->listeners);
     lun_free_all(p);
     free(p->portal_text);

@@ -24,6 +24,7 @@ struct proxy_counters {
     uint64_t rejected_pdus[16];         /* by Reject reason (RFC 7143 11.17.1) */
     uint64_t protocol_closes_total;     /* connections closed for bad input */
     uint64_t connections_refused[CONN_REFUSED_COUNT];   /* by reason (conn_limits.c) */
+    uint64_t accept_pauses;             /* accept() out of descriptors: paused (server_accept.c) */
 };
 
 struct proxy {
@@ -37,6 +38,8 @@ struct proxy {
     struct event *reload_ev;         /* closes those sessions after shutdown_timeout */
     struct evconnlistener **listeners;
     size_t n_listeners;
+    bool accept_paused;              /* out of descriptors: listeners off a moment */
+    struct event *accept_ev;         /* ... until this fires */
     struct conn_list conns;
     struct lun_list luns;
     unsigned negatives_blocked;      /* lun_guard.c: answers teach no negatives */
@@ -52,6 +55,13 @@ struct proxy {
     size_t n_portals;
     struct log_limit refusal_log;    /* connections refused at accept, per address */
 };
+
+/* server_accept.c: accept() out of descriptors pauses every listener a
+ * moment (the evconnlistener error callback; arg: the proxy); the
+ * descriptor limit raised to its hard limit at start. */
+struct evconnlistener;
+void proxy_accept_error_cb(struct evconnlistener *l, void *arg);
+void proxy_raise_fd_limit(void);
 
 /* Takes conf (freed by proxy_free) unless it fails. */
 struct proxy *proxy_new(struct event_base *base, struct conf *conf);

@@ -146,6 +146,9 @@ void stats_render_metrics(const struct proxy *p, struct evbuffer *b)
         evbuffer_add_printf(b, METRIC_PREFIX "connections_refused_total{reason=\"%s\"} %" PRIu64
                             "\n", conn_refusal_name((enum conn_refusal)r),
                             p->n.connections_refused[r]);
+    metric_head(b, "accept_pauses_total", "Times accept() ran out of descriptors or memory "
+                "and the listeners paused.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "accept_pauses_total %" PRIu64 "\n", p->n.accept_pauses);
     metric_head(b, "negatives_blocked", "Copies and mutations of unknown outcome that may "
                 "still write: while above 0 no cache learns a hole.", "gauge");
     evbuffer_add_printf(b, METRIC_PREFIX "negatives_blocked %u\n", p->negatives_blocked);
@@ -322,8 +325,11 @@ char *stats_render_json(const struct proxy *p)
                              "rejected_pdus_total", rejects, "luns", luns);
     /* Copies or mutations of unknown outcome that may still write
      * (lun_guard.c): while above 0, no cache learns a hole. */
-    if (root)
+    if (root) {
         json_object_set_new(root, "negatives_blocked", json_integer(p->negatives_blocked));
+        json_object_set_new(root, "accept_pauses_total",
+                            json_integer((json_int_t)p->n.accept_pauses));
+    }
     /* Connections a limit refused or closed (conn_limits.c). */
     if (root)
         json_object_set_new(root, "connections_refused_total", refused);
