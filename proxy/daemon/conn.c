@@ -191,7 +191,7 @@ void conn_reject(struct conn *c, const struct rx_pdu *pdu, const uint8_t *bhs,
                                .itt = ISCSI_RESERVED_TAG };
 
     c->proxy->n.rejected_pdus[reason & 15]++;
-    log_warn("%s: rejected %s PDU (reason 0x%02x): %s", c->peer,
+    conn_warn(c, "%s: rejected %s PDU (reason 0x%02x): %s", c->peer,
              iscsi_opcode_name(pdu->hdr.opcode), (unsigned)reason, field);
     r.u.reject.reason = (uint8_t)reason;
     conn_stamp_sn(c, &r, true);
@@ -218,7 +218,7 @@ static bool conn_check_digests(struct conn *c, const uint8_t *p, const struct rx
     if (hd) {
         uint32_t crc = iscsi_crc32c_final(iscsi_crc32c(ISCSI_CRC32C_INIT, p, hlen));
         if (crc != iscsi_get_digest(p + hlen)) {
-            log_warn("%s: header digest error on %s PDU, closing (ERL 0, RFC 7143 7.8)",
+            conn_warn(c, "%s: header digest error on %s PDU, closing (ERL 0, RFC 7143 7.8)",
                      c->peer, iscsi_opcode_name(pdu->hdr.opcode));
             return false;
         }
@@ -264,7 +264,7 @@ static void conn_process_input(struct conn *c)
                 conn_reject(c, &pdu, bhs, reason, field);
                 conn_close_after_flush(c, "malformed PDU");
             } else {
-                log_warn("%s: bad %s PDU during login: %s", c->peer,
+                conn_warn(c, "%s: bad %s PDU during login: %s", c->peer,
                          iscsi_opcode_name(pdu.hdr.opcode), field);
                 conn_close(c, "malformed PDU");
             }
@@ -381,7 +381,7 @@ void conn_close(struct conn *c, const char *why)
         return;
     c->state = CONN_CLOSING;
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-    log_info("%s: connection closed (%s)%s%s", c->peer, why,
+    conn_info(c, "%s: connection closed (%s)%s%s", c->peer, why,
              c->params.initiator_name[0] ? ", initiator " : "", c->params.initiator_name);
     event_active(c->free_ev, EV_TIMEOUT, 0);
 }
@@ -403,7 +403,8 @@ void conn_close_after_flush(struct conn *c, const char *why)
     event_add(c->free_ev, &drain_limit);
 }
 
-struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, const char *local)
+struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, const char *local,
+                      const char *addr)
 {
     struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
@@ -420,6 +421,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     order_gate_init(&c->order);
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
     snprintf(c->local, sizeof(c->local), "%s", local);
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->resume_ev = event_new(p->base, -1, 0, conn_resume_cb, c);
@@ -450,7 +452,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     conn_login_timer_start(c);
     TAILQ_INSERT_TAIL(&p->conns, c, link);
     p->n.connections_total++;
-    log_info("%s: connection accepted on %s", c->peer, c->local);
+    conn_info(c, "%s: connection accepted on %s", c->peer, c->local);
     return c;
 }
 

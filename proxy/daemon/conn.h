@@ -27,6 +27,7 @@
 #include "iobuf.h"
 #include "iscsi_login.h"
 #include "iscsi_pdu.h"
+#include "log.h"
 #include "mutlog.h"
 #include "nexus_map.h"
 #include "order_gate.h"
@@ -217,7 +218,8 @@ enum rx_result {
 };
 
 /* conn.c */
-struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, const char *local);
+struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, const char *local,
+                      const char *addr);
 void conn_close(struct conn *c, const char *why);
 /* Stop reading; close once what is queued has been sent (bounded wait). */
 void conn_close_after_flush(struct conn *c, const char *why);
@@ -340,6 +342,14 @@ bool task_lba_status_wanted(const struct task *t);
 bool task_lba_status_answerable(const struct task *t);
 /* In READ_PLANNING: answer it, wait for a query, or send it to the SAN. */
 void task_lba_status_resume(struct task *t);
+
+/* conn_log.c: a log line the connection's initiator caused, rate-limited
+ * per source address (fmt starts with "%s: " and c->peer, as every line
+ * about a connection does). */
+void conn_log(const struct conn *c, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define conn_warn(c, ...) conn_log((c), LOG_LVL_WARN, __VA_ARGS__)
+#define conn_info(c, ...) conn_log((c), LOG_LVL_INFO, __VA_ARGS__)
 
 /* conn_limits.c: limits on frontend connections (docs/ARCHITECTURE.md,
  * "Limits"); refusals are counted by reason */

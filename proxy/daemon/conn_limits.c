@@ -117,7 +117,7 @@ uint16_t conn_session_limit(struct conn *c)
     if (n < t->max_sessions)
         return 0;
     c->proxy->n.connections_refused[CONN_REFUSED_LIMIT_SESSIONS]++;
-    log_warn("%s: target %s has %u sessions (max_sessions %u): login of initiator %s refused",
+    conn_warn(c, "%s: target %s has %u sessions (max_sessions %u): login of initiator %s refused",
              c->peer, t->name, n, t->max_sessions, iscsi_login_params(c->login)->initiator_name);
     return ISCSI_LOGIN_ERR_TOO_MANY_CONNECTIONS;
 }

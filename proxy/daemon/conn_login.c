@@ -119,7 +119,7 @@ static void enter_full_feature_phase(struct conn *c)
     conn_login_timer_stop(c);
     c->proxy->n.sessions_total++;
     conn_keepalive_start(c);
-    log_info("%s: %s session up: initiator %s%s%s, %s%s%s, TSIH %u, "
+    conn_info(c, "%s: %s session up: initiator %s%s%s, %s%s%s, TSIH %u, "
              "MaxRecvDataSegmentLength %u/%u, digests %s/%s", c->peer,
              c->params.discovery ? "discovery" : "normal", c->params.initiator_name,
              c->target ? ", target " : "", c->target ? c->target->name : "",
@@ -143,7 +143,7 @@ static void finish_login(struct conn *c, struct iscsi_login_reply *reply,
     if (r == ISCSI_LOGIN_REPLY_AND_CLOSE) {
         c->proxy->n.login_failures[iscsi_login_failure_of(reply->status)]++;
         const char *who = iscsi_login_params(c->login)->initiator_name;
-        log_warn("%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
+        conn_warn(c, "%s: login refused with status 0x%04x (%s), initiator %s", c->peer,
                  (unsigned)reply->status, reply->why ? reply->why : "-", who[0] ? who : "?");
         conn_close_after_flush(c, "login failed");
     }
@@ -180,7 +180,7 @@ static void backend_login_done(void *arg, uint16_t status, const char *err)
     uint16_t answer = 0;
     if (status) {
         answer = frontend_status_for_backend(status);
-        log_warn("%s: backend %s login to %s failed (status 0x%04x: %s)", c->peer,
+        conn_warn(c, "%s: backend %s login to %s failed (status 0x%04x: %s)", c->peer,
                  c->target->backend_portal.host, c->target->backend_target,
                  (unsigned)status, err ? err : "-");
         if (status == ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE)
@@ -188,7 +188,7 @@ static void backend_login_done(void *arg, uint16_t status, const char *err)
     } else {
         health_note(c->proxy, c->target, true, NULL);
         backend_peer_address(c->backend, c->backend_addr, sizeof(c->backend_addr));
-        log_info("%s: backend session to %s up for initiator %s", c->peer,
+        conn_info(c, "%s: backend session to %s up for initiator %s", c->peer,
                  c->target->backend_target, iscsi_login_params(c->login)->initiator_name);
     }
     enum iscsi_login_result r = iscsi_login_finish(c->login, answer, &reply);
@@ -199,7 +199,7 @@ static void backend_lost(void *arg, const char *err)
 {
     struct conn *c = arg;
 
-    log_warn("%s: backend session to %s lost (%s); closing the initiator's connection",
+    conn_warn(c, "%s: backend session to %s lost (%s); closing the initiator's connection",
              c->peer, c->target->backend_target, err ? err : "-");
     /* Commands in flight may or may not have reached the LUN. */
     lun_invalidate_session(c->proxy, c->target, "backend session lost");
@@ -220,7 +220,7 @@ static uint16_t start_backend_login(struct conn *c)
 
     c->target = conf_find_target(cf, sp->target_name);
     if (!c->target) {
-        log_warn("%s: target %s was removed by a reload during the login", c->peer,
+        conn_warn(c, "%s: target %s was removed by a reload during the login", c->peer,
                  sp->target_name);
         return ISCSI_LOGIN_ERR_TARGET_REMOVED;
     }
@@ -257,7 +257,7 @@ enum rx_result conn_login_pdu(struct conn *c, const struct rx_pdu *pdu)
     struct iscsi_login_reply reply;
 
     if (pdu->hdr.opcode != ISCSI_OP_LOGIN_REQ) {
-        log_warn("%s: %s PDU before login completed", c->peer,
+        conn_warn(c, "%s: %s PDU before login completed", c->peer,
                  iscsi_opcode_name(pdu->hdr.opcode));
         return RX_CLOSE;
     }

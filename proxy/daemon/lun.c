@@ -197,8 +197,8 @@ void lun_invalidate(struct lun *l, const char *why, bool reprobe)
          * session died) landing at the backend later. */
         allocmap_forget_unallocated(l->map, 0, l->n_blocks);
     }
-    log_info("target %s LUN %u: allocation cache invalidated (%s)", l->target->name,
-             l->number, why);
+    lun_log(l, LOG_LVL_INFO, "target %s LUN %u: allocation cache invalidated (%s)",
+            l->target->name, l->number, why);
 }
 
 void lun_invalidate_session(struct proxy *p, const struct conf_target *target, const char *why)
@@ -273,7 +273,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     if (passthrough_why) {
         l->state = LUN_PASSTHROUGH;
         l->why = passthrough_why;
-        log_info("target %s LUN %u: pass-through (%s; logical block length %u)",
+        lun_log(l, LOG_LVL_INFO, "target %s LUN %u: pass-through (%s; logical block length %u)",
                  l->target->name, l->number, passthrough_why, pr->cap.block_len);
         probe_end(pr);
         return;
@@ -292,11 +292,11 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     lun_reclaim(l->proxy);      /* one map more: every map's share shrinks */
     l->state = LUN_ZERO_SERVING;
     l->why = NULL;
-    log_info("target %s LUN %u: zero-serving on, %llu blocks of %u bytes, page %u blocks, "
-             "backend reads split at %u blocks, coherence %s, zeros from %s", l->target->name,
-             l->number, (unsigned long long)l->n_blocks, l->block_size, l->page_blocks,
-             l->max_xfer_blocks, conf_coherence_name(l->coherence.mode),
-             lu_zero_source_name(l->zeros_from));
+    lun_log(l, LOG_LVL_INFO, "target %s LUN %u: zero-serving on, %llu blocks of %u bytes, "
+            "page %u blocks, backend reads split at %u blocks, coherence %s, zeros from %s",
+            l->target->name, l->number, (unsigned long long)l->n_blocks, l->block_size,
+            l->page_blocks, l->max_xfer_blocks, conf_coherence_name(l->coherence.mode),
+            lu_zero_source_name(l->zeros_from));
     probe_end(pr);
 }
 

@@ -21,6 +21,7 @@
 #include "allocmap.h"
 #include "clock.h"
 #include "conf.h"
+#include "log.h"
 #include "lu_key.h"
 #include "lu_policy.h"
 #include "mutlog.h"
@@ -113,6 +114,10 @@ TAILQ_HEAD(lun_list, lun);
  * when new, for `target` where it is LUN `number`.  NULL only on OOM. */
 struct lun *lun_get(struct proxy *p, const struct conf_target *target, uint32_t number,
                     const struct lu_key *key);
+/* A log line the SAN can cause again and again for l (conn_log.c):
+ * rate-limited per backend address. */
+void lun_log(const struct lun *l, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Make a new object (lun_get is the way in). */
 struct lun *lun_new(struct proxy *p, const struct conf_target *target, uint32_t number,
                     const struct lu_key *key);

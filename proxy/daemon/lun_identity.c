@@ -77,7 +77,7 @@ static void lun_bind(struct conn *c, struct nexus_lu *e, const uint8_t *buf, siz
         rc = 0;
     if (rc != 1) {
         e->state = NEXUS_LU_UNIDENTIFIED;
-        log_info("%s: target %s LUN %u: %s: pass-through on this session", c->peer,
+        conn_info(c, "%s: target %s LUN %u: %s: pass-through on this session", c->peer,
                  c->target->name, e->lun_no, rc == 0 ? "no usable VPD 83h designator"
                  : "no Device Identification VPD page");
         return;

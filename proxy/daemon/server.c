@@ -11,6 +11,10 @@
 
 /* Connections refused at accept: one line per address per interval. */
 #define REFUSAL_LOG_INTERVAL_US (10 * 1000000u)
+/* Lines one source address's connections may log per interval (conn_log):
+ * far more than any initiator's logins and errors need, far less than a
+ * flood would write. */
+#define PEER_LOG_BURST 200
 
 static void format_addr(const struct sockaddr *sa, char *out, size_t len)
 {
@@ -67,10 +71,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (getsockname(fd, (struct sockaddr *)&local_sa, &local_len) == 0)
         format_addr((struct sockaddr *)&local_sa, local, sizeof(local));
     evutil_make_socket_nonblocking(fd);
-    struct conn *c = conn_new(p, fd, peer, local);
-    if (c)
-        snprintf(c->addr, sizeof(c->addr), "%s", addr);
-    else
+    if (!conn_new(p, fd, peer, local, addr))
         log_error("%s: cannot set up a connection: out of memory", peer);
 }
 
@@ -82,7 +83,8 @@ struct proxy *proxy_new(struct event_base *base, struct conf *conf)
     p->base = base;
     p->conf = conf;
     p->next_tsih = 1;
-    log_limit_init(&p->refusal_log, REFUSAL_LOG_INTERVAL_US);
+    log_limit_init(&p->refusal_log, REFUSAL_LOG_INTERVAL_US, 1);
+    log_limit_init(&p->peer_log, REFUSAL_LOG_INTERVAL_US, PEER_LOG_BURST);
     TAILQ_INIT(&p->conns);
     TAILQ_INIT(&p->luns);
     p->portal_text = calloc(conf->n_listen, sizeof(*p->portal_text));

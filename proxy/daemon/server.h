@@ -54,6 +54,7 @@ struct proxy {
     char (*portal_text)[80];
     size_t n_portals;
     struct log_limit refusal_log;    /* connections refused at accept, per address */
+    struct log_limit peer_log;       /* lines an initiator's connection causes (conn_log) */
 };
 
 /* server_accept.c: accept() out of descriptors pauses every listener a

@@ -170,7 +170,7 @@ static enum rx_result session_logout(struct conn *c, const struct rx_pdu *pdu)
     conn_send(c, &r, NULL, 0, NULL);
     if (reason == 2)
         return RX_DONE;
-    log_info("%s: logout (reason %u), initiator %s", c->peer, reason, c->params.initiator_name);
+    conn_info(c, "%s: logout (reason %u), initiator %s", c->peer, reason, c->params.initiator_name);
     conn_close_after_flush(c, "logged out");
     return RX_DONE;
 }

@@ -328,7 +328,7 @@ int stats_start(struct proxy *p)
     if (!(ep = calloc(1, sizeof(*ep))))
         return -1;
     ep->proxy = p;
-    log_limit_init(&ep->log, STATS_LOG_INTERVAL_US);
+    log_limit_init(&ep->log, STATS_LOG_INTERVAL_US, 1);
     p->stats = ep;
     if (!(ep->adopt_ev = event_new(p->base, -1, 0, adopt_cb, ep)))
         return -1;

@@ -90,7 +90,7 @@ static void respond_check_condition(struct conn *c, const struct iscsi_pdu_hdr *
 void conn_stash_unit_attention(struct conn *c, uint32_t lun, const uint8_t *seg, size_t len)
 {
     if (ua_stash_put(&c->ua, lun, seg, len) < 0)
-        log_warn("%s: unit attention for LUN %u consumed by the proxy could not be kept",
+        conn_warn(c, "%s: unit attention for LUN %u consumed by the proxy could not be kept",
                  c->peer, lun);
 }
 
@@ -205,7 +205,7 @@ static void task_backend_done(struct iscsi_context *iscsi, int status, void *dat
         return;
     }
     if (status < 0 || status > 0xff) {
-        log_warn("%s: backend command 0x%02x (ITT 0x%08x) failed: %s", c->peer, t->cdb[0],
+        conn_warn(c, "%s: backend command 0x%02x (ITT 0x%08x) failed: %s", c->peer, t->cdb[0],
                  t->itt, status == SCSI_STATUS_TIMEOUT ? "timeout" : "transport error");
         task_destroy(t);
         conn_close(c, "backend command failed");
@@ -304,7 +304,7 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
     uint32_t lun;
 
     if (c->params.discovery) {
-        log_warn("%s: SCSI Command in a discovery session", c->peer);
+        conn_warn(c, "%s: SCSI Command in a discovery session", c->peer);
         return RX_CLOSE;
     }
     /* libiscsi carries neither CDBs over 16 bytes (Extended CDB AHS) nor
@@ -315,21 +315,21 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
         return RX_DONE;
     }
     if (!rd && !wr && edtl) {
-        log_warn("%s: SCSI Command with EDTL %u but neither R nor W", c->peer, edtl);
+        conn_warn(c, "%s: SCSI Command with EDTL %u but neither R nor W", c->peer, edtl);
         return RX_CLOSE;
     }
     if (h->data_len && (!wr || !c->params.immediate_data || h->data_len > edtl ||
                         h->data_len > c->params.first_burst)) {
-        log_warn("%s: SCSI Command with %u bytes of immediate data not allowed here", c->peer,
+        conn_warn(c, "%s: SCSI Command with %u bytes of immediate data not allowed here", c->peer,
                  h->data_len);
         return RX_CLOSE;
     }
     if (!(h->flags & ISCSI_FLAG_FINAL) && (!wr || c->params.initial_r2t)) {
-        log_warn("%s: unsolicited data announced where none is allowed", c->peer);
+        conn_warn(c, "%s: unsolicited data announced where none is allowed", c->peer);
         return RX_CLOSE;
     }
     if (task_find(c, h->itt)) {
-        log_warn("%s: ITT 0x%08x already in use", c->peer, h->itt);
+        conn_warn(c, "%s: ITT 0x%08x already in use", c->peer, h->itt);
         return RX_CLOSE;
     }
     if (scsi_lun_decode(h->lun, &lun) < 0) {
@@ -410,7 +410,7 @@ enum rx_result task_data_out(struct conn *c, const struct rx_pdu *pdu)
         bad = "Data-Out DataSN";
     }
     if (bad) {
-        log_warn("%s: %s (ITT 0x%08x), closing", c->peer, bad, h->itt);
+        conn_warn(c, "%s: %s (ITT 0x%08x), closing", c->peer, bad, h->itt);
         return RX_CLOSE;
     }
     memcpy(t->buf->data + off, pdu->data, len);
@@ -421,7 +421,7 @@ enum rx_result task_data_out(struct conn *c, const struct rx_pdu *pdu)
         if (ttt == ISCSI_RESERVED_TAG) {
             t->unsolicited_open = false;
         } else if (t->received != t->r2t_end) {
-            log_warn("%s: R2T burst ended short (ITT 0x%08x), closing", c->peer, h->itt);
+            conn_warn(c, "%s: R2T burst ended short (ITT 0x%08x), closing", c->peer, h->itt);
             return RX_CLOSE;
         } else {
             t->r2t_ttt = ISCSI_RESERVED_TAG;

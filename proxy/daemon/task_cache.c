@@ -88,8 +88,8 @@ void task_cache_before_send(struct task *t)
         return;
     if (k == CACHE_MUT_WHOLE_LUN && l->map) {
         l->n.invalidations++;
-        log_info("target %s LUN %u: allocation cache invalidated (%s)", l->target->name,
-                 l->number, t->ci.name);
+        conn_info(t->conn, "%s: target %s LUN %u: allocation cache invalidated (%s)",
+                  t->conn->peer, l->target->name, l->number, t->ci.name);
     }
     t->mut_active = true;
     l->n.mutations++;
@@ -103,7 +103,7 @@ void task_mutation_end(struct task *t)
         /* Timed out, or cancelled with the session: the SAN may still
          * execute it.  No object learns negatives until the backend
          * session is surely over (backend_timeout from now). */
-        log_info("%s: %s (ITT 0x%08x) ended with its outcome unknown", t->conn->peer,
+        conn_info(t->conn, "%s: %s (ITT 0x%08x) ended with its outcome unknown", t->conn->peer,
                  t->ci.name, t->itt);
         lun_block_negatives(p, "a mutation of unknown outcome");
         lun_unblock_negatives(p, p->conf->backend_timeout);

@@ -85,6 +85,6 @@ void task_copy_completed(struct task *t, int status)
             (struct running_copy){ t->copy.list_id, t->copy.lid4 };
         return;
     }
-    log_info("%s: %s with IMMED and no list identifier to ask about: allocation caches "
+    conn_info(c, "%s: %s with IMMED and no list identifier to ask about: allocation caches "
              "learn no holes until the session ends", c->peer, t->ci.name);
 }

@@ -70,7 +70,7 @@ static void tmf_backend_done(struct iscsi_context *iscsi, int status, void *data
     uint8_t response = TMF_REJECTED;
     if (status == SCSI_STATUS_GOOD && data)
         response = (uint8_t)*(uint32_t *)data;
-    log_info("%s: task management function %u on LUN %u answered %u by the backend", c->peer,
+    conn_info(c, "%s: task management function %u on LUN %u answered %u by the backend", c->peer,
              m->function, m->lun, response);
     if (response == TMF_COMPLETE && m->function != ISCSI_TM_CLEAR_ACA)
         tmf_end_tasks(c, m);
@@ -92,7 +92,7 @@ enum rx_result task_mgmt_request(struct conn *c, const struct rx_pdu *pdu)
     struct task *ref = NULL;
 
     if (c->params.discovery) {
-        log_warn("%s: Task Management Request in a discovery session", c->peer);
+        conn_warn(c, "%s: Task Management Request in a discovery session", c->peer);
         return RX_CLOSE;
     }
     switch (fn) {

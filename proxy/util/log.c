@@ -42,10 +42,17 @@ const char *log_level_name(enum log_level level)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(level, fmt, ap);
+    va_end(ap);
+}
+
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
     if (level > current_level)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     if (to_syslog) {
         static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
         vsyslog(prio[level], fmt, ap);
@@ -60,5 +67,4 @@ void log_msg(enum log_level level, const char *fmt, ...)
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
     }
-    va_end(ap);
 }

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-void log_limit_init(struct log_limit *ll, uint64_t interval_us)
+void log_limit_init(struct log_limit *ll, uint64_t interval_us, unsigned burst)
 {
     memset(ll, 0, sizeof(*ll));
     ll->interval_us = interval_us;
+    ll->burst = burst ? burst : 1;
 }
 
 static bool quiet(const struct log_limit *ll, const struct log_limit_entry *e, uint64_t now_us)
@@ -46,14 +47,18 @@ struct log_limit_verdict log_limit_check(struct log_limit *ll, const char *key, 
     struct log_limit_verdict v = { .log = false };
     struct log_limit_entry *e = entry_for(ll, key[0] ? key : "?", now_us, &v.shared);
 
-    if (!quiet(ll, e, now_us)) {
+    if (quiet(ll, e, now_us)) {         /* a new interval starts with this line */
+        e->used = true;
+        e->last_us = now_us;
+        e->in_interval = 0;
+    }
+    if (e->in_interval >= ll->burst) {
         e->suppressed++;
         return v;
     }
+    e->in_interval++;
     v.log = true;
     v.suppressed = e->suppressed;
     e->suppressed = 0;
-    e->used = true;
-    e->last_us = now_us;
     return v;
 }

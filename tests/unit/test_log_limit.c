@@ -18,7 +18,7 @@ static struct log_limit ll;
 static int setup(void **state)
 {
     (void)state;
-    log_limit_init(&ll, INTERVAL);
+    log_limit_init(&ll, INTERVAL, 1);
     return 0;
 }
 
@@ -41,6 +41,31 @@ static void test_first_then_one_per_interval(void **state)
     v = log_limit_check(&ll, "192.0.2.1", 40 * SEC);
     assert_true(v.log);
     assert_int_equal(v.suppressed, 0);              /* reported once, not again */
+}
+
+/* A burst of lines per interval: the first `burst` are logged, the rest
+ * counted and reported by the first line of the next interval. */
+static void test_burst(void **state)
+{
+    struct log_limit b;
+
+    (void)state;
+    log_limit_init(&b, INTERVAL, 3);
+    for (int i = 0; i < 3; i++)
+        assert_true(log_limit_check(&b, "192.0.2.9", (uint64_t)i).log);
+    for (int i = 3; i < 10; i++)
+        assert_false(log_limit_check(&b, "192.0.2.9", (uint64_t)i).log);
+    struct log_limit_verdict v = log_limit_check(&b, "192.0.2.9", INTERVAL);
+    assert_true(v.log);
+    assert_int_equal(v.suppressed, 7);
+    assert_true(log_limit_check(&b, "192.0.2.9", INTERVAL + 1).log);
+    v = log_limit_check(&b, "192.0.2.9", INTERVAL + 2);
+    assert_true(v.log);
+    assert_int_equal(v.suppressed, 0);
+    assert_false(log_limit_check(&b, "192.0.2.9", INTERVAL + 3).log);
+    log_limit_init(&b, INTERVAL, 0);                /* 0 means 1 */
+    assert_true(log_limit_check(&b, "x", 0).log);
+    assert_false(log_limit_check(&b, "x", 1).log);
 }
 
 /* Keys are independent: a busy address does not silence a new one. */
@@ -118,6 +143,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_first_then_one_per_interval, setup),
+        cmocka_unit_test(test_burst),
         cmocka_unit_test_setup(test_keys_independent, setup),
         cmocka_unit_test_setup(test_table_full_shares_one_entry, setup),
         cmocka_unit_test_setup(test_idle_entry_reused, setup),
