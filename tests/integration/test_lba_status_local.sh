@@ -53,3 +53,15 @@ for pass in cold warm; do
 done
 echo "## qemu-img convert through the proxy: identical to the backing file twice"
 isp_proxy_alive "after the maps and copies"
+
+# verify mode forwards GET LBA STATUS: a WRITE behind the proxy's back (straight
+# to tgtd, into a hole) shows in the map through a verify proxy at once.
+isp_start_proxy_cache verify
+qi map --output=json -f raw "$URL_PROXY" >/dev/null || isp_fail "qemu-img map through the verify proxy failed"
+isp_qio "$URL_DIRECT" "write -P 0x77 $((224 << 20)) 65536" || isp_fail "the write straight to tgtd failed"
+md=$(qi map --output=json -f raw "$URL_DIRECT") || isp_fail "qemu-img map direct failed"
+mv=$(qi map --output=json -f raw "$URL_PROXY") || isp_fail "qemu-img map through the verify proxy failed"
+[[ "$md" == "$mv" ]] || isp_fail "a WRITE behind the verify proxy's back is hidden from its map"
+fwd=$(isp_stat "$STATS_PORT" initiator_lba_status_total_forwarded)
+((fwd > 0)) || isp_fail "the verify proxy answered GET LBA STATUS itself"
+echo "## verify: a WRITE behind the proxy's back shows in its map ($fwd GET LBA STATUS forwarded)"
