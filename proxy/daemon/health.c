@@ -15,7 +15,9 @@
 #include "portal_health.h"
 #include "server.h"
 
-#define HEALTH_TICK_SECONDS 1
+/* Judged twice a second: a hung SAN shows within health_deadline + 3 s
+ * (a probe or NOP-Out is due every 2 s, judged at the next tick). */
+#define HEALTH_TICK_US 500000
 #define HEALTH_INTERVAL_US 2000000u     /* between probes, or NOP-Outs on a session */
 /* Probes log in as the target's initiator_name, else as this. */
 #define HEALTH_INITIATOR "iqn.2026-11.org.example:iscsi-sparse-proxy"
@@ -103,7 +105,9 @@ static void probe_start(struct portal_entry *pe)
         .initiator_name = t->initiator_name ? t->initiator_name : HEALTH_INITIATOR,
         .chap_username = t->backend_account ? t->backend_account->name : NULL,
         .chap_password = t->backend_account ? (const char *)t->backend_account->secret : NULL,
-        .timeout_seconds = cf->health_deadline,
+        /* portal_health_tick ends a probe at the deadline and says why;
+         * libiscsi's own limit is only a backstop past the next tick. */
+        .timeout_seconds = cf->health_deadline + 2,
     };
 
     pe->probe = backend_new(pe->te->hs->proxy->base, &bp, &probe_ops, pe);
@@ -231,7 +235,7 @@ static void health_free(struct health *hs)
 
 static int health_run(struct proxy *p, struct health *hs)
 {
-    static const struct timeval every = { HEALTH_TICK_SECONDS, 0 };
+    static const struct timeval every = { 0, HEALTH_TICK_US };
 
     p->health = hs;
     if (!p->conf->stats_enabled)
