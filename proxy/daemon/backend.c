@@ -90,6 +90,8 @@ static void attempt_failed(struct backend *b, uint16_t status, const char *err,
         event_active(b->next_ev, 0, 0);
         return;
     }
+    size_t len = strlen(b->err);
+    snprintf(b->err + len, sizeof(b->err) - len, " (%s)", why);
     b->failed = true;
     b->ops->on_login(b->arg, status, b->err);
 }
