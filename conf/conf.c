@@ -329,6 +329,10 @@ static void finish(struct pstate *ps)
                          "missing (required)");
             return;
         }
+        if (t->n_backend_portals == 0) {
+            conf_fail_at(ps, kl[TK_PORTAL], lab, "backend_portal", "no portal given");
+            return;
+        }
     }
     if (c->n_targets == 0)
         conf_fail_at(ps, last, NULL, NULL,

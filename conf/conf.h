@@ -62,9 +62,13 @@ struct conf_access {
     size_t n_addresses;
 };
 
+/* backend_portal: the SAN's portals of one target, tried in this order. */
+#define CONF_MAX_BACKEND_PORTALS 8
+
 struct conf_target {
     char *name;                     /* [target NAME]: what initiators log in to */
-    struct conf_addr backend_portal;
+    struct conf_addr backend_portals[CONF_MAX_BACKEND_PORTALS];
+    size_t n_backend_portals;       /* 1..CONF_MAX_BACKEND_PORTALS */
     char *backend_target;
     const struct conf_account *backend_account; /* CHAP toward the SAN, or NULL */
     char *initiator_name;           /* optional; NULL = use the initiator's own */
@@ -95,6 +99,8 @@ struct conf {
     uint32_t nop_interval;          /* seconds between NOP-In pings, 0 = off; default 30 */
     uint32_t nop_timeout;           /* seconds to wait for the NOP-Out answer, default 30 */
     uint32_t backend_timeout;       /* seconds for backend login/commands, default 30 */
+    uint32_t health_deadline;       /* seconds without an answer from the SAN before its
+                                       portal counts as down (/healthz), default 5 */
     bool immediate_data;            /* our ImmediateData (AND); default yes */
     bool initial_r2t;               /* our InitialR2T (OR); default no */
     uint32_t shutdown_timeout;      /* seconds initiators get to log out at SIGTERM, default 10 */
@@ -173,14 +179,19 @@ bool conf_target_admits_initiator(const struct conf_target *t, const char *initi
 
 bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b);
 bool conf_net_equal(const struct conf_net *a, const struct conf_net *b);
-/* Same backend portal and backend target: the same backend LUNs. */
+/* The index of addr in t's backend_portal list, or -1. */
+int conf_backend_portal_index(const struct conf_target *t, const struct conf_addr *addr);
+/* The same backend target through at least one common portal: the same
+ * backend LUNs (a portal list is several paths to one SAN). */
 bool conf_same_backend(const struct conf_target *a, const struct conf_target *b);
-/* Equal but for who may log in (CHAP accounts, ACLs, allow_anonymous): a
- * reload that changes only those keeps the sessions already logged in. */
+/* Equal but for who may log in (CHAP accounts, ACLs, allow_anonymous) and
+ * for the portal list beyond one common portal: a reload that changes only
+ * those keeps the sessions already logged in (the list applies to the next
+ * backend login). */
 bool conf_target_same_service(const struct conf_target *a, const struct conf_target *b);
 /* Same name (case-insensitively) and every setting a session depends on
- * equal, access rules included (the accounts they name must have the same
- * secrets too); all but max_sessions. */
+ * equal, access rules and the portal list in its order included (the
+ * accounts they name must have the same secrets too); all but max_sessions. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b);
 /* The target of c with t's name and all of t's settings, or NULL. */
 const struct conf_target *conf_target_unchanged(const struct conf *c, const struct conf_target *t);

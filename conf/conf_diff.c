@@ -18,10 +18,33 @@ bool conf_addr_equal(const struct conf_addr *a, const struct conf_addr *b)
     return strcmp(a->host, b->host) == 0 && strcmp(a->port, b->port) == 0;
 }
 
+int conf_backend_portal_index(const struct conf_target *t, const struct conf_addr *addr)
+{
+    for (size_t i = 0; i < t->n_backend_portals; i++)
+        if (conf_addr_equal(&t->backend_portals[i], addr))
+            return (int)i;
+    return -1;
+}
+
 bool conf_same_backend(const struct conf_target *a, const struct conf_target *b)
 {
-    return conf_addr_equal(&a->backend_portal, &b->backend_portal) &&
-           strcmp(a->backend_target, b->backend_target) == 0;
+    if (strcmp(a->backend_target, b->backend_target) != 0)
+        return false;
+    for (size_t i = 0; i < a->n_backend_portals; i++)
+        if (conf_backend_portal_index(b, &a->backend_portals[i]) >= 0)
+            return true;
+    return false;
+}
+
+/* The same portals in the same order (the order is the login's preference). */
+static bool portals_equal(const struct conf_target *a, const struct conf_target *b)
+{
+    if (a->n_backend_portals != b->n_backend_portals)
+        return false;
+    for (size_t i = 0; i < a->n_backend_portals; i++)
+        if (!conf_addr_equal(&a->backend_portals[i], &b->backend_portals[i]))
+            return false;
+    return true;
 }
 
 /* Same name and secret (both accounts, or neither). */
@@ -76,7 +99,8 @@ bool conf_target_same_service(const struct conf_target *a, const struct conf_tar
  * reload the next login of the target counts against the new value. */
 bool conf_target_equal(const struct conf_target *a, const struct conf_target *b)
 {
-    return conf_target_same_service(a, b) && access_equal(&a->access, &b->access) &&
+    return conf_target_same_service(a, b) && portals_equal(a, b) &&
+           access_equal(&a->access, &b->access) &&
            initiators_equal(a, b) && a->allow_anonymous == b->allow_anonymous;
 }
 

@@ -19,7 +19,7 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
     "initial_r2t", "shutdown_timeout", "auth_file",
     "login_timeout", "max_connections", "max_connections_per_address",
-    "stats_token_file", "stats_tls_cert", "stats_tls_key",
+    "stats_token_file", "stats_tls_cert", "stats_tls_key", "health_deadline",
     [PK_DISCOVERY + XK_CHAP_ACCOUNTS] = "discovery_chap_accounts",
     [PK_DISCOVERY + XK_MUTUAL_ACCOUNT] = "discovery_mutual_account",
     [PK_DISCOVERY + XK_CHAP_ALGORITHMS] = "discovery_chap_algorithms",
@@ -56,6 +56,7 @@ static const struct numkey numkeys[] = {
     { PK_LOGIN_TIMEOUT, false, 1, 3600 },
     { PK_MAX_CONNECTIONS, false, 1, CONF_MAX_CONNECTIONS },
     { PK_MAX_CONNECTIONS_PER_ADDRESS, false, 1, CONF_MAX_CONNECTIONS },
+    { PK_HEALTH_DEADLINE, false, 1, 3600 },
 };
 
 /* Store a range-checked numeric value. */
@@ -75,6 +76,7 @@ static void store_num(struct conf *c, enum pkey k, uint64_t v)
     case PK_LOGIN_TIMEOUT: c->login_timeout = (uint32_t)v; break;
     case PK_MAX_CONNECTIONS: c->max_connections = (uint32_t)v; break;
     case PK_MAX_CONNECTIONS_PER_ADDRESS: c->max_connections_per_address = (uint32_t)v; break;
+    case PK_HEALTH_DEADLINE: c->health_deadline = (uint32_t)v; break;
     default: break;
     }
 }
@@ -177,36 +179,54 @@ void conf_section_start(struct pstate *ps, const char *s, const char *e)
     ps->sec = SEC_TARGET;
 }
 
-/* listen: portals separated by commas and/or white space; appends. */
-static void set_listen(struct pstate *ps, const char *v, size_t len)
+/* A list of portals (listen, backend_portal): separated by commas and/or
+ * white space, appended to list[*n] (room for max); one listed twice is an
+ * error. */
+static void set_addr_list(struct pstate *ps, const char *key, const char *v, size_t len,
+                          struct conf_addr *list, size_t *n_list, size_t max,
+                          bool wildcard_ok)
 {
-    struct conf *c = ps->c;
     const char *s, *e = v + len;
     size_t n;
 
     while (cv_next_item(&v, e, &s, &n)) {
         struct conf_addr a;
         const char *why;
-        if (cv_parse_addr(s, n, "3260", true, &a, &why) != 0) {
-            conf_fail_key(ps, "listen", "bad address '%.*s': %s", (int)n, s, why);
+        if (cv_parse_addr(s, n, "3260", wildcard_ok, &a, &why) != 0) {
+            conf_fail_key(ps, key, "bad address '%.*s': %s", (int)n, s, why);
             return;
         }
-        for (size_t k = 0; k < c->n_listen; k++) {
-            if (strcmp(c->listen[k].host, a.host) == 0 && strcmp(c->listen[k].port, a.port) == 0) {
-                conf_fail_key(ps, "listen", "'%.*s' is listed twice", (int)n, s);
+        for (size_t k = 0; k < *n_list; k++) {
+            if (conf_addr_equal(&list[k], &a)) {
+                conf_fail_key(ps, key, "'%.*s' is listed twice", (int)n, s);
                 return;
             }
         }
-        if (c->n_listen == CONF_MAX_LISTEN) {
-            conf_fail_key(ps, "listen", "too many portals (at most %d)", CONF_MAX_LISTEN);
+        if (*n_list == max) {
+            conf_fail_key(ps, key, "too many portals (at most %zu)", max);
             return;
         }
-        if (!c->listen && !(c->listen = calloc(CONF_MAX_LISTEN, sizeof(*c->listen)))) {
-            conf_fail_key(ps, "listen", "out of memory");
-            return;
-        }
-        c->listen[c->n_listen++] = a;
+        list[(*n_list)++] = a;
     }
+}
+
+static void set_listen(struct pstate *ps, const char *v, size_t len)
+{
+    struct conf *c = ps->c;
+
+    if (!c->listen && !(c->listen = calloc(CONF_MAX_LISTEN, sizeof(*c->listen)))) {
+        conf_fail_key(ps, "listen", "out of memory");
+        return;
+    }
+    set_addr_list(ps, "listen", v, len, c->listen, &c->n_listen, CONF_MAX_LISTEN, true);
+}
+
+static void set_backend_portals(struct pstate *ps, const char *v, size_t len)
+{
+    struct conf_target *t = &ps->c->targets[ps->c->n_targets - 1];
+
+    set_addr_list(ps, "backend_portal", v, len, t->backend_portals, &t->n_backend_portals,
+                  CONF_MAX_BACKEND_PORTALS, false);
 }
 
 static void set_string(struct pstate *ps, const char *key, char **dst, const char *v)
@@ -313,8 +333,7 @@ static void set_target_key(struct pstate *ps, enum tkey k, const char *v)
 
     switch (k) {
     case TK_PORTAL:
-        if (cv_parse_addr(v, strlen(v), "3260", false, &t->backend_portal, &why) != 0)
-            conf_fail_key(ps, key, "bad address '%s': %s", v, why);
+        set_backend_portals(ps, v, strlen(v));
         break;
     case TK_TARGET:
     case TK_INITIATOR:
@@ -413,6 +432,8 @@ void conf_continue_key(struct pstate *ps, int k, const char *v, size_t len)
         conf_set_access(ps, section_access(ps), (enum xkey)x, ps->key, v, len, false);
     else if (ps->sec == SEC_PROXY && k == PK_LISTEN)
         set_listen(ps, v, len);
+    else if (ps->sec == SEC_TARGET && k == TK_PORTAL)
+        set_backend_portals(ps, v, len);
     else if (ps->sec == SEC_TARGET && k == TK_ALLOWED_INITIATORS)
         conf_set_allowed_initiators(ps, &ps->c->targets[ps->c->n_targets - 1], v, len);
     else if (ps->sec == SEC_ACCOUNT)
@@ -443,4 +464,5 @@ void conf_set_defaults(struct conf *c)
     c->login_timeout = 15;
     c->max_connections = 256;
     c->max_connections_per_address = 64;
+    c->health_deadline = 5;
 }

@@ -121,8 +121,7 @@ static void print_target(const struct conf_target *t, FILE *f)
     char buf[300];
 
     fprintf(f, "\n[target %s]\n", t->name);
-    conf_addr_format(&t->backend_portal, buf, sizeof(buf));
-    fprintf(f, "backend_portal = %s\n", buf);
+    print_list(f, "backend_portal", t->backend_portals, t->n_backend_portals, fmt_addr);
     fprintf(f, "backend_target = %s\n", t->backend_target);
     print_optional(f, "backend_chap_account", t->backend_account ? t->backend_account->name : NULL);
     print_optional(f, "initiator_name", t->initiator_name);
@@ -164,6 +163,7 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "nop_interval = %u\n", c->nop_interval);
     fprintf(f, "nop_timeout = %u\n", c->nop_timeout);
     fprintf(f, "backend_timeout = %u\n", c->backend_timeout);
+    fprintf(f, "health_deadline = %u\n", c->health_deadline);
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
     fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);

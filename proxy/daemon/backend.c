@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_portals.h"
 #include "iscsi_login.h"
 #include "log.h"
 #include "clock.h"
@@ -17,32 +18,95 @@
 
 struct backend {
     struct event_base *base;
-    struct iscsi_context *iscsi;
+    struct iscsi_context *iscsi;    /* the attempt's, then the session's */
     struct event *io_ev;            /* on iscsi_get_fd() */
     int io_fd;
     short io_events;
     struct event *tick_ev;          /* lets libiscsi scan for timeouts */
+    struct event *attempt_ev;       /* bounds one login attempt */
+    struct event *next_ev;          /* the next attempt, outside libiscsi's callbacks */
     const struct backend_ops *ops;
     void *arg;
-    char *portal;
+    /* what every attempt's context is set up with */
+    char *portals[PORTAL_PLAN_MAX];
+    char *target, *initiator_name, *chap_username, *chap_password;
+    unsigned timeout_seconds;
+    struct portal_plan plan;
+    bool attempt_over;              /* this attempt's outcome is in: ignore the rest */
+    char err[256];                  /* the last attempt's message */
     bool logged_in;
     bool failed;
     struct zero_probe sent;         /* when each LUN was last sent a command */
+    /* answers, for health.c */
+    unsigned in_flight;             /* commands, TMFs and NOP-Outs outstanding */
+    uint64_t quiet_since_us;        /* the last answer, or when in_flight left 0 */
+    bool ping_out;
+    uint64_t ping_sent_us, ping_latency_us;
+};
+
+/* A command's callback and argument, behind ours (in-flight accounting). */
+struct backend_cmd {
+    struct backend *b;
+    iscsi_command_cb cb;
+    void *priv;
 };
 
 static void backend_watch(struct backend *b);
+static void attempt_start(struct backend *b);
+
+static const char *attempt_address(const struct backend *b)
+{
+    const char *r = portal_plan_redirect(&b->plan);
+    return r ? r : b->portals[portal_plan_current(&b->plan)];
+}
+
+static void stop_io(struct backend *b)
+{
+    if (b->io_ev)
+        event_del(b->io_ev);
+    event_del(b->attempt_ev);
+}
+
+/* The attempt ended without a session: the plan says whether another
+ * portal (or the address a redirection named) is tried. */
+static void attempt_failed(struct backend *b, uint16_t status, const char *err,
+                           const char *target_address)
+{
+    const char *from = b->portals[portal_plan_current(&b->plan)], *why;
+    char tried[PORTAL_ADDR_MAX];
+
+    if (b->attempt_over || b->failed)
+        return;
+    b->attempt_over = true;
+    stop_io(b);
+    snprintf(b->err, sizeof(b->err), "%s", err ? err : "-");
+    snprintf(tried, sizeof(tried), "%s", attempt_address(b));
+    enum portal_next next = portal_plan_after(&b->plan, status, target_address, &why);
+    if (next == PORTAL_NEXT_TRY) {
+        log_info("backend %s: login through %s%s%s: status 0x%04x (%s): %s; trying %s",
+                 b->target ? b->target : "discovery", tried, strcmp(tried, from) ? " for " : "",
+                 strcmp(tried, from) ? from : "", (unsigned)status, b->err, why,
+                 attempt_address(b));
+        event_active(b->next_ev, 0, 0);
+        return;
+    }
+    size_t len = strlen(b->err);
+    snprintf(b->err + len, sizeof(b->err) - len, " (%s)", why);
+    b->failed = true;
+    b->ops->on_login(b->arg, status, b->err);
+}
 
 static void backend_fail(struct backend *b, const char *why)
 {
+    if (!b->logged_in) {
+        attempt_failed(b, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, why, NULL);
+        return;
+    }
     if (b->failed)
         return;
     b->failed = true;
-    if (b->io_ev)
-        event_del(b->io_ev);
-    if (b->logged_in)
-        b->ops->on_failure(b->arg, why);
-    else
-        b->ops->on_login(b->arg, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, why);
+    stop_io(b);
+    b->ops->on_failure(b->arg, why);
 }
 
 static void backend_io_cb(evutil_socket_t fd, short what, void *arg)
@@ -64,7 +128,7 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (b->failed)
+    if (b->failed || b->attempt_over)
         return;
     if (iscsi_service(b->iscsi, 0) < 0) {
         backend_fail(b, iscsi_get_error(b->iscsi));
@@ -76,7 +140,7 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
 /* Keep the libevent registration in step with what libiscsi wants. */
 static void backend_watch(struct backend *b)
 {
-    if (b->failed)
+    if (b->failed || b->attempt_over)
         return;
     int fd = iscsi_get_fd(b->iscsi);
     int want = iscsi_which_events(b->iscsi);
@@ -130,18 +194,24 @@ static void backend_login_cb(struct iscsi_context *iscsi, int status, void *data
 {
     struct backend *b = arg;
 
-    (void)iscsi;
     (void)data;
-    if (status != SCSI_STATUS_GOOD) {
-        const char *err = iscsi_get_error(b->iscsi);
-        b->failed = true;
-        if (b->io_ev)
-            event_del(b->io_ev);
-        b->ops->on_login(b->arg, login_status_from_error(err), err);
+    if (b->attempt_over)
+        return;
+    if (status == SCSI_STATUS_GOOD) {
+        event_del(b->attempt_ev);
+        b->logged_in = true;
+        b->ops->on_login(b->arg, 0, NULL);
         return;
     }
-    b->logged_in = true;
-    b->ops->on_login(b->arg, 0, NULL);
+    /* libiscsi hands 0x0101 over as SCSI_STATUS_REDIRECT and any other
+     * refusal, 0x0102 included, in its error text; the TargetAddress of
+     * the Login Response is kept either way (RFC 7143 11.13.5). */
+    uint16_t st = status == SCSI_STATUS_REDIRECT ? 0x0101
+                                                 : login_status_from_error(iscsi_get_error(iscsi));
+    const char *addr = iscsi_get_target_address(iscsi);
+    attempt_failed(b, st, status == SCSI_STATUS_REDIRECT ? "login redirected"
+                                                         : iscsi_get_error(iscsi),
+                   (st >> 8) == 1 && addr && addr[0] ? addr : NULL);
 }
 
 static void backend_connect_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -149,45 +219,126 @@ static void backend_connect_cb(struct iscsi_context *iscsi, int status, void *da
     struct backend *b = arg;
 
     (void)data;
+    if (b->attempt_over)
+        return;
     if (status != SCSI_STATUS_GOOD) {
-        backend_fail(b, iscsi_get_error(iscsi));
+        attempt_failed(b, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, iscsi_get_error(iscsi), NULL);
         return;
     }
     if (iscsi_login_async(iscsi, backend_login_cb, b) != 0)
-        backend_fail(b, iscsi_get_error(iscsi));
+        attempt_failed(b, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, iscsi_get_error(iscsi), NULL);
+}
+
+static void attempt_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct backend *b = arg;
+    char why[64];
+
+    (void)fd;
+    (void)what;
+    snprintf(why, sizeof(why), "no answer within %u s", b->timeout_seconds);
+    attempt_failed(b, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, why, NULL);
+}
+
+/* A context for one attempt, set up as the params said; NULL with b->err. */
+static struct iscsi_context *new_context(struct backend *b)
+{
+    struct iscsi_context *iscsi = iscsi_create_context(b->initiator_name);
+
+    if (!iscsi) {
+        snprintf(b->err, sizeof(b->err), "cannot create a libiscsi context");
+        return NULL;
+    }
+    int rc = b->target ? iscsi_set_targetname(iscsi, b->target) |
+                         iscsi_set_session_type(iscsi, ISCSI_SESSION_NORMAL)
+                       : iscsi_set_session_type(iscsi, ISCSI_SESSION_DISCOVERY);
+    rc |= iscsi_set_header_digest(iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C);
+    if (b->chap_username)
+        rc |= iscsi_set_initiator_username_pwd(iscsi, b->chap_username, b->chap_password);
+    if (rc != 0) {
+        snprintf(b->err, sizeof(b->err), "%s", iscsi_get_error(iscsi));
+        iscsi_destroy_context(iscsi);
+        return NULL;
+    }
+    /* Replaying commands on a new session is not safe (docs/ARCHITECTURE.md, "Backend"). */
+    iscsi_set_noautoreconnect(iscsi, 1);
+    iscsi_set_timeout(iscsi, (int)b->timeout_seconds);
+    return iscsi;
+}
+
+/* Connect to the plan's current address on a fresh context (the previous
+ * attempt's is destroyed here, outside its callbacks). */
+static void attempt_start(struct backend *b)
+{
+    const struct timeval limit = { (time_t)b->timeout_seconds, 0 };
+
+    if (b->io_ev) {
+        event_free(b->io_ev);
+        b->io_ev = NULL;
+    }
+    b->io_fd = -1;
+    b->io_events = 0;
+    if (b->iscsi)
+        iscsi_destroy_context(b->iscsi);
+    b->attempt_over = false;
+    b->iscsi = new_context(b);
+    if (!b->iscsi) {
+        attempt_failed(b, ISCSI_LOGIN_ERR_TARGET, b->err, NULL);
+        return;
+    }
+    if (event_add(b->attempt_ev, &limit) < 0 ||
+        iscsi_connect_async(b->iscsi, attempt_address(b), backend_connect_cb, b) != 0) {
+        attempt_failed(b, ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE, iscsi_get_error(b->iscsi), NULL);
+        return;
+    }
+    backend_watch(b);
+}
+
+static void next_attempt_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    attempt_start(arg);
+}
+
+static char *dup_or_null(const char *s, bool *ok)
+{
+    char *d = s ? strdup(s) : NULL;
+    if (s && !d)
+        *ok = false;
+    return d;
 }
 
 struct backend *backend_new(struct event_base *base, const struct backend_params *p,
                             const struct backend_ops *ops, void *arg)
 {
     struct backend *b = calloc(1, sizeof(*b));
+    bool ok = true;
+
     if (!b)
         return NULL;
     b->base = base;
     b->ops = ops;
     b->arg = arg;
     b->io_fd = -1;
-    b->portal = strdup(p->portal);
-    b->iscsi = iscsi_create_context(p->initiator_name);
+    b->timeout_seconds = p->timeout_seconds;
+    b->ping_latency_us = UINT64_MAX;
+    portal_plan_init(&b->plan, p->n_portals, p->preferred);
+    for (size_t i = 0; i < b->plan.n; i++)
+        b->portals[i] = dup_or_null(p->portals[i], &ok);
+    b->target = dup_or_null(p->target, &ok);
+    b->initiator_name = dup_or_null(p->initiator_name, &ok);
+    b->chap_username = dup_or_null(p->chap_username, &ok);
+    b->chap_password = dup_or_null(p->chap_password, &ok);
     b->tick_ev = event_new(base, -1, EV_PERSIST, backend_tick_cb, b);
-    if (!b->portal || !b->iscsi || !b->tick_ev)
-        goto fail;
-    if (iscsi_set_targetname(b->iscsi, p->target) != 0 ||
-        iscsi_set_session_type(b->iscsi, ISCSI_SESSION_NORMAL) != 0 ||
-        iscsi_set_header_digest(b->iscsi, ISCSI_HEADER_DIGEST_NONE_CRC32C) != 0)
-        goto fail;
-    /* Replaying commands on a new session is not safe (docs/ARCHITECTURE.md, "Backend"). */
-    iscsi_set_noautoreconnect(b->iscsi, 1);
-    iscsi_set_timeout(b->iscsi, (int)p->timeout_seconds);
-    if (p->chap_username &&
-        iscsi_set_initiator_username_pwd(b->iscsi, p->chap_username, p->chap_password) != 0)
-        goto fail;
+    b->attempt_ev = evtimer_new(base, attempt_timeout_cb, b);
+    b->next_ev = event_new(base, -1, 0, next_attempt_cb, b);
+    if (!ok || !b->tick_ev || !b->attempt_ev || !b->next_ev) {
+        log_error("backend %s: cannot set up a session: out of memory", p->portals[0]);
+        backend_free(b);
+        return NULL;
+    }
     return b;
-fail:
-    log_error("backend %s: cannot set up a session: %s", p->portal,
-              b->iscsi ? iscsi_get_error(b->iscsi) : "out of memory");
-    backend_free(b);
-    return NULL;
 }
 
 int backend_start(struct backend *b)
@@ -196,9 +347,8 @@ int backend_start(struct backend *b)
 
     if (event_add(b->tick_ev, &one_second) < 0)
         return -1;
-    if (iscsi_connect_async(b->iscsi, b->portal, backend_connect_cb, b) != 0)
-        return -1;
-    backend_watch(b);
+    /* From the loop, so the outcome never reaches the owner inside this call. */
+    event_active(b->next_ev, 0, 0);
     return 0;
 }
 
@@ -207,23 +357,97 @@ void backend_free(struct backend *b)
     if (!b)
         return;
     b->failed = true;       /* no callbacks into the owner from here on */
+    b->attempt_over = true;
     if (b->io_ev)
         event_free(b->io_ev);
     if (b->tick_ev)
         event_free(b->tick_ev);
+    if (b->attempt_ev)
+        event_free(b->attempt_ev);
+    if (b->next_ev)
+        event_free(b->next_ev);
     if (b->iscsi)
         iscsi_destroy_context(b->iscsi);
-    free(b->portal);
+    for (size_t i = 0; i < PORTAL_PLAN_MAX; i++)
+        free(b->portals[i]);
+    free(b->target);
+    free(b->initiator_name);
+    free(b->chap_username);
+    if (b->chap_password) {
+        explicit_bzero(b->chap_password, strlen(b->chap_password));
+        free(b->chap_password);
+    }
     free(b);
+}
+
+size_t backend_portal_index(const struct backend *b)
+{
+    return portal_plan_current(&b->plan);
+}
+
+const char *backend_portal_address(const struct backend *b)
+{
+    return attempt_address(b);
+}
+
+bool backend_logged_in(const struct backend *b)
+{
+    return b->logged_in && !b->failed;
+}
+
+/* ---- commands, and what their answers say about the SAN ------------------ */
+
+static void note_sent(struct backend *b)
+{
+    if (b->in_flight++ == 0)
+        b->quiet_since_us = clock_now_us();
+}
+
+/* A SCSI status, or a TMF or NOP-In answer, came back; cancellations,
+ * timeouts and errors of libiscsi's own are no answer. */
+static void note_done(struct backend *b, int status)
+{
+    if (b->in_flight)
+        b->in_flight--;
+    if (status >= 0 && status < 0x100)
+        b->quiet_since_us = clock_now_us();
+}
+
+static void backend_cmd_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct backend_cmd *bc = arg;
+
+    note_done(bc->b, status);
+    bc->cb(iscsi, status, data, bc->priv);
+    free(bc);
+}
+
+static struct backend_cmd *cmd_new(struct backend *b, iscsi_command_cb cb, void *priv)
+{
+    struct backend_cmd *bc = malloc(sizeof(*bc));
+
+    if (bc)
+        *bc = (struct backend_cmd){ .b = b, .cb = cb, .priv = priv };
+    return bc;
+}
+
+uint64_t backend_waiting_us(const struct backend *b, uint64_t now_us)
+{
+    return b->in_flight && now_us > b->quiet_since_us ? now_us - b->quiet_since_us : 0;
 }
 
 int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
                    struct iscsi_data *data, iscsi_command_cb cb, void *priv)
 {
-    if (b->failed || !b->logged_in)
+    struct backend_cmd *bc;
+
+    if (b->failed || !b->logged_in || !(bc = cmd_new(b, cb, priv)))
         return -1;
-    if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, cb, data, priv) != 0)
+    if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, backend_cmd_cb, data, bc) != 0) {
+        free(bc);
         return -1;
+    }
+    note_sent(b);
     zero_probe_note_send(&b->sent, lun, clock_now_us());
     backend_watch(b);
     return 0;
@@ -237,16 +461,20 @@ const struct zero_probe *backend_sent(const struct backend *b)
 int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
                 struct scsi_task *ref_task, iscsi_command_cb cb, void *priv)
 {
+    struct backend_cmd *bc;
     int rc;
 
-    if (b->failed || !b->logged_in)
+    if (b->failed || !b->logged_in || !(bc = cmd_new(b, cb, priv)))
         return -1;
     if (fn == ISCSI_TM_ABORT_TASK)
-        rc = iscsi_task_mgmt_abort_task_async(b->iscsi, ref_task, cb, priv);
+        rc = iscsi_task_mgmt_abort_task_async(b->iscsi, ref_task, backend_cmd_cb, bc);
     else
-        rc = iscsi_task_mgmt_async(b->iscsi, (int)lun, fn, 0xffffffff, 0, cb, priv);
-    if (rc != 0)
+        rc = iscsi_task_mgmt_async(b->iscsi, (int)lun, fn, 0xffffffff, 0, backend_cmd_cb, bc);
+    if (rc != 0) {
+        free(bc);
         return -1;
+    }
+    note_sent(b);
     backend_watch(b);
     return 0;
 }
@@ -254,4 +482,49 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
 void backend_cancel(struct backend *b, struct scsi_task *task)
 {
     iscsi_scsi_cancel_task(b->iscsi, task);
+}
+
+static void ping_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    struct backend *b = arg;
+
+    (void)iscsi;
+    (void)data;
+    note_done(b, status);
+    b->ping_out = false;
+    if (status == SCSI_STATUS_GOOD)
+        b->ping_latency_us = clock_now_us() - b->ping_sent_us;
+}
+
+void backend_ping(struct backend *b)
+{
+    if (b->failed || !b->logged_in || b->ping_out)
+        return;
+    if (iscsi_nop_out_async(b->iscsi, ping_cb, NULL, 0, b) != 0)
+        return;
+    b->ping_out = true;
+    b->ping_sent_us = clock_now_us();
+    note_sent(b);
+    backend_watch(b);
+}
+
+uint64_t backend_ping_latency_us(const struct backend *b)
+{
+    return b->ping_latency_us;
+}
+
+static void logout_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
+{
+    (void)iscsi;
+    (void)status;
+    (void)data;
+    (void)arg;
+}
+
+void backend_logout(struct backend *b)
+{
+    if (b->failed || !b->logged_in)
+        return;
+    if (iscsi_logout_async(b->iscsi, logout_cb, NULL) == 0)
+        backend_watch(b);
 }

@@ -1,13 +1,20 @@
 /*
  * One libiscsi session to the backend target, driven on the proxy's libevent
  * loop (iscsi_get_fd / iscsi_which_events / iscsi_service, plus a one-second
- * timer that lets libiscsi expire timed-out commands).  Automatic reconnect
- * is off: when the session dies the owner is told and closes the frontend
- * connection, so the initiator runs its own recovery (docs/ARCHITECTURE.md, "Backend").
+ * timer that lets libiscsi expire timed-out commands).  The login tries the
+ * target's portals in the order backend_portals.c gives (the preferred one
+ * first, redirections followed), each attempt on a fresh libiscsi context
+ * and bounded by the timeout.  Automatic reconnect is off: when the session
+ * dies the owner is told and closes the frontend connection, so the
+ * initiator runs its own recovery (docs/ARCHITECTURE.md, "Backend").  The
+ * session counts its outstanding commands and when the SAN last answered,
+ * for /healthz (health.c).
  */
 #ifndef ISP_BACKEND_H
 #define ISP_BACKEND_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -17,18 +24,20 @@
 struct backend;
 
 struct backend_params {
-    const char *portal;             /* "host:port" */
-    const char *target;             /* backend TargetName */
+    const char *const *portals;     /* "host:port" or "[v6]:port", 1..8 */
+    size_t n_portals;
+    size_t preferred;               /* index of the portal to try first */
+    const char *target;             /* backend TargetName; NULL: a discovery session */
     const char *initiator_name;     /* logged in with this InitiatorName */
     const char *chap_username;      /* NULL: no CHAP */
     const char *chap_password;
-    unsigned timeout_seconds;       /* login and per-command timeout */
+    unsigned timeout_seconds;       /* per login attempt, and per command */
 };
 
 struct backend_ops {
     /* Login finished: status 0, or an iSCSI login status (class << 8 | detail)
-     * from the backend, or ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE when it could
-     * not be reached.  err is libiscsi's message. */
+     * from the backend, or ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE when no portal
+     * could be reached.  err is the last attempt's message. */
     void (*on_login)(void *arg, uint16_t status, const char *err);
     /* The session is gone (socket error, timeout, protocol error). */
     void (*on_failure)(void *arg, const char *err);
@@ -46,6 +55,22 @@ void backend_free(struct backend *b);
 /* "address:port" of the backend the session is connected to (numeric), or
  * "" when unknown.  Returns out. */
 char *backend_peer_address(struct backend *b, char *out, size_t cap);
+/* The configured portal (index into params.portals) the login is trying,
+ * or, once logged in, answered through; and where the attempt went (the
+ * portal itself, or the address a redirection named). */
+size_t backend_portal_index(const struct backend *b);
+const char *backend_portal_address(const struct backend *b);
+/* Logged in, and not failed since. */
+bool backend_logged_in(const struct backend *b);
+/* How long the session has waited for any answer from the SAN while
+ * commands or a NOP-Out are outstanding; 0 when none is. */
+uint64_t backend_waiting_us(const struct backend *b, uint64_t now_us);
+/* A NOP-Out (RFC 7143 11.18) unless one is outstanding; its answer counts
+ * as an answer above.  The last round trip, or UINT64_MAX if none yet. */
+void backend_ping(struct backend *b);
+uint64_t backend_ping_latency_us(const struct backend *b);
+/* Send a Logout Request (RFC 7143 11.14) and let the answer go. */
+void backend_logout(struct backend *b);
 
 /* Submit a command; data is the Data-Out buffer (NULL for none), referenced
  * until cb runs.  Returns 0 or -1. */

@@ -178,18 +178,28 @@ static void backend_login_done(void *arg, uint16_t status, const char *err)
     if (c->state != CONN_LOGIN_BACKEND)
         return;
     uint16_t answer = 0;
+    size_t portal = backend_portal_index(c->backend);
     if (status) {
         answer = frontend_status_for_backend(status);
         conn_warn(c, "%s: backend %s login to %s failed (status 0x%04x: %s)", c->peer,
-                 c->target->backend_portal.host, c->target->backend_target,
+                 backend_portal_address(c->backend), c->target->backend_target,
                  (unsigned)status, err ? err : "-");
         if (status == ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE)
-            health_note(c->proxy, c->target, false, err);
+            health_login_result(c->proxy, c->target, portal, false, err);
     } else {
-        health_note(c->proxy, c->target, true, NULL);
+        char configured[300];
+        health_login_result(c->proxy, c->target, portal, true, NULL);
+        /* The cache's objects are keyed by this address (lun_identity.c):
+         * a session through another portal verifies its LUNs anew. */
         backend_peer_address(c->backend, c->backend_addr, sizeof(c->backend_addr));
-        conn_info(c, "%s: backend session to %s up for initiator %s", c->peer,
-                 c->target->backend_target, iscsi_login_params(c->login)->initiator_name);
+        conf_addr_format(&c->target->backend_portals[portal], configured, sizeof(configured));
+        conn_info(c, "%s: backend session to %s up for initiator %s through portal %s (%zu of %zu)%s%s",
+                 c->peer, c->target->backend_target,
+                 iscsi_login_params(c->login)->initiator_name, configured, portal + 1,
+                 c->target->n_backend_portals,
+                 strcmp(configured, backend_portal_address(c->backend)) ? ", redirected to " : "",
+                 strcmp(configured, backend_portal_address(c->backend))
+                     ? backend_portal_address(c->backend) : "");
     }
     enum iscsi_login_result r = iscsi_login_finish(c->login, answer, &reply);
     finish_login(c, &reply, r);
@@ -216,7 +226,8 @@ static uint16_t start_backend_login(struct conn *c)
 {
     const struct iscsi_session_params *sp = iscsi_login_params(c->login);
     const struct conf *cf = c->proxy->conf;
-    char portal[sizeof(c->target->backend_portal.host) + 16];
+    char portals[CONF_MAX_BACKEND_PORTALS][300];
+    const char *portal_list[CONF_MAX_BACKEND_PORTALS];
 
     c->target = conf_find_target(cf, sp->target_name);
     if (!c->target) {
@@ -227,11 +238,14 @@ static uint16_t start_backend_login(struct conn *c)
     uint16_t limit = conn_session_limit(c);
     if (limit)
         return limit;
-    const struct conf_addr *a = &c->target->backend_portal;
-    snprintf(portal, sizeof(portal), strchr(a->host, ':') ? "[%s]:%s" : "%s:%s", a->host,
-             a->port);
+    for (size_t i = 0; i < c->target->n_backend_portals; i++) {
+        conf_addr_format(&c->target->backend_portals[i], portals[i], sizeof(portals[i]));
+        portal_list[i] = portals[i];
+    }
     struct backend_params bp = {
-        .portal = portal,
+        .portals = portal_list,
+        .n_portals = c->target->n_backend_portals,
+        .preferred = health_preferred_portal(c->proxy, c->target),
         .target = c->target->backend_target,
         .initiator_name = c->target->initiator_name ? c->target->initiator_name
                                                     : sp->initiator_name,

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "allocmap.h"
+#include "health.h"
 #include "lun.h"
 #include "server.h"
 
@@ -109,6 +110,46 @@ static const char *lu_label(const struct lun *l)
     return text;
 }
 
+static void portal_up_sample(const struct health_portal_info *i, void *arg)
+{
+    evbuffer_add_printf(arg, METRIC_PREFIX "backend_portal_up{target=\"%s\",portal=\"%s\"} %d\n",
+                        i->target, i->portal, i->up);
+}
+
+static void portal_probe_sample(const struct health_portal_info *i, void *arg)
+{
+    if (i->latency_us != UINT64_MAX)
+        evbuffer_add_printf(arg, METRIC_PREFIX "backend_portal_probe_seconds{target=\"%s\","
+                            "portal=\"%s\"} %.6f\n", i->target, i->portal,
+                            (double)i->latency_us / 1e6);
+}
+
+/* Whether each backend portal answers (health.c), and how fast it last did. */
+static void render_portal_metrics(const struct proxy *p, struct evbuffer *b)
+{
+    metric_head(b, "backend_portal_up", "1 when the backend portal answers iSCSI within "
+                "health_deadline (backend sessions' commands and NOP-Outs, or a probe login).",
+                "gauge");
+    health_each(p, portal_up_sample, b);
+    metric_head(b, "backend_portal_probe_seconds", "Round trip of the last probe login or "
+                "NOP-Out through the backend portal.", "gauge");
+    health_each(p, portal_probe_sample, b);
+}
+
+static void portal_json(const struct health_portal_info *i, void *arg)
+{
+    json_t *o = json_pack("{s:s, s:s, s:b}", "target", i->target, "portal", i->portal, "up",
+                          i->up);
+
+    if (!o)
+        return;
+    if (!i->up)
+        json_object_set_new(o, "reason", json_string(i->known ? i->why : "not checked yet"));
+    if (i->latency_us != UINT64_MAX)
+        json_object_set_new(o, "probe_seconds", json_real((double)i->latency_us / 1e6));
+    json_array_append_new(arg, o);
+}
+
 void stats_render_metrics(const struct proxy *p, struct evbuffer *b)
 {
     const struct lun *l;
@@ -152,6 +193,7 @@ void stats_render_metrics(const struct proxy *p, struct evbuffer *b)
     metric_head(b, "negatives_blocked", "Copies and mutations of unknown outcome that may "
                 "still write: while above 0 no cache learns a hole.", "gauge");
     evbuffer_add_printf(b, METRIC_PREFIX "negatives_blocked %u\n", p->negatives_blocked);
+    render_portal_metrics(p, b);
 
     metric_head(b, "zero_serving", "1 when the LUN's zeros are served by the proxy.", "gauge");
     TAILQ_FOREACH(l, &p->luns, link)
@@ -335,6 +377,12 @@ char *stats_render_json(const struct proxy *p)
         json_object_set_new(root, "connections_refused_total", refused);
     else
         json_decref(refused);
+    json_t *portals = json_array();
+    health_each(p, portal_json, portals);
+    if (root)
+        json_object_set_new(root, "backend_portals", portals);
+    else
+        json_decref(portals);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
     json_decref(root);
     return text;

@@ -223,7 +223,8 @@ static void page_stats(struct evhttp_request *req, void *arg)
     evbuffer_free(b);
 }
 
-/* 200 when every listener and every backend is up, else 503.  The reasons
+/* 200 when every listener is up and every target has a backend portal that
+ * answers (health.c), else 503.  The reasons
  * (target names, backend addresses) only with the token, when one is set:
  * /healthz stays open to load balancers that cannot send one. */
 static void page_healthz(struct evhttp_request *req, struct proxy *p, bool details)
@@ -239,10 +240,10 @@ static void page_healthz(struct evhttp_request *req, struct proxy *p, bool detai
         return;
     }
     bool ok = health_ok(p, why);
-    if (details)
-        evbuffer_add_buffer(b, why);
     if (ok || !details)
         evbuffer_add_printf(b, ok ? "ok\n" : "not ok\n");
+    if (details)        /* also a portal down of a target that still answers */
+        evbuffer_add_buffer(b, why);
     send_text(req, ok ? HTTP_OK : HTTP_SERVUNAVAIL, ok ? "OK" : "Service Unavailable",
               "text/plain; charset=utf-8", b);
     evbuffer_free(why);
@@ -321,10 +322,11 @@ int stats_start(struct proxy *p)
     struct stats_endpoint *ep;
     char err[512];
 
-    if (!cf->stats_enabled)
-        return 0;
+    /* The portal memory of backend logins lives there, stats or not. */
     if (health_start(p) < 0)
         return -1;
+    if (!cf->stats_enabled)
+        return 0;
     if (!(ep = calloc(1, sizeof(*ep))))
         return -1;
     ep->proxy = p;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # /healthz and the backend latency histogram on the stats endpoint:
 #   - /healthz answers 200 "ok" once the listeners are up and the backend
-#     portal accepts connections (checked every 2 s without blocking the loop);
+#     portal answers a probe login (every 2 s without blocking the loop; a
+#     hung SAN: test_health_hung);
 #   - after INQUIRY through the proxy, /metrics has a backend command duration
 #     histogram with at least one observation, and promtool accepts it;
 #   - when the backend stops (tgtd ended), /healthz flips to 503 within 10 s and

@@ -68,6 +68,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->nop_interval, 30);
     assert_int_equal(c->nop_timeout, 30);
     assert_int_equal(c->backend_timeout, 30);
+    assert_int_equal(c->health_deadline, 5);
     assert_null(c->auth_file);
     assert_int_equal(c->n_accounts, 0);
     assert_int_equal(c->discovery.n_chap_accounts, 0);
@@ -84,8 +85,9 @@ static void test_defaults(void **state)
     assert_int_equal(c->n_targets, 1);
     const struct conf_target *t = &c->targets[0];
     assert_string_equal(t->name, "iqn.2026-11.org.example:proxy.lun1");
-    assert_string_equal(t->backend_portal.host, "127.0.0.1");
-    assert_string_equal(t->backend_portal.port, "3261");
+    assert_int_equal(t->n_backend_portals, 1);
+    assert_string_equal(t->backend_portals[0].host, "127.0.0.1");
+    assert_string_equal(t->backend_portals[0].port, "3261");
     assert_string_equal(t->backend_target, "iqn.2026-11.org.example:san.lun1");
     assert_null(t->backend_account);
     assert_null(t->initiator_name);
@@ -123,6 +125,7 @@ static void test_every_key(void **state)
         "nop_interval = 0\n"
         "nop_timeout = 3600\n"
         "backend_timeout = 1 ; seconds\n"
+        "health_deadline = 2\n"
         "\n"
         "[target iqn.2026-11.org.example:a]\n"
         "backend_portal = [2001:db8::7]\n"
@@ -131,7 +134,8 @@ static void test_every_key(void **state)
         "coherence = exclusive\n"
         "page_size = 16M\n"
         "[ target   eui.02004567A425678D ]\n"
-        "backend_portal = san.example.org:3260\n"
+        "backend_portal = san.example.org:3260, san-b.example.org 10.0.0.7:3262\n"
+        "    [2001:db8::8]\n"
         "backend_target = naa.52004567BA64678D\n"
         "coherence = off\n"
         "page_size = 4k\n"
@@ -162,23 +166,33 @@ static void test_every_key(void **state)
     assert_int_equal(c->nop_interval, 0);
     assert_int_equal(c->nop_timeout, 3600);
     assert_int_equal(c->backend_timeout, 1);
+    assert_int_equal(c->health_deadline, 2);
     assert_int_equal(c->n_targets, 3);
     const struct conf_target *t = &c->targets[0];
-    assert_string_equal(t->backend_portal.host, "2001:db8::7");
-    assert_string_equal(t->backend_portal.port, "3260");
+    assert_int_equal(t->n_backend_portals, 1);
+    assert_string_equal(t->backend_portals[0].host, "2001:db8::7");
+    assert_string_equal(t->backend_portals[0].port, "3260");
     assert_string_equal(t->backend_target, "iqn.1992-08.com.NetApp:sn.1");
     assert_string_equal(t->initiator_name, "iqn.2026-11.org.example:initiator");
     assert_int_equal(t->coherence, CONF_COHERENCE_EXCLUSIVE);
     assert_int_equal(t->page_size, 16u << 20);
-    assert_int_equal(t->line, 19);
+    assert_int_equal(t->line, 20);
     assert_false(t->allow_anonymous);
     t = &c->targets[1];
     assert_string_equal(t->name, "eui.02004567A425678D");
     assert_int_equal(t->coherence, CONF_COHERENCE_OFF);
     assert_int_equal(t->page_size, 4096);
     assert_true(t->allow_anonymous);
+    /* backend_portal is a list, continued on an indented line, in order */
+    const char *bhosts[] = { "san.example.org", "san-b.example.org", "10.0.0.7", "2001:db8::8" };
+    const char *bports[] = { "3260", "3260", "3262", "3260" };
+    assert_int_equal(t->n_backend_portals, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(t->backend_portals[i].host, bhosts[i]);
+        assert_string_equal(t->backend_portals[i].port, bports[i]);
+    }
     t = &c->targets[2];
-    assert_string_equal(t->backend_portal.port, "65535");
+    assert_string_equal(t->backend_portals[0].port, "65535");
     assert_int_equal(t->page_size, 0);
     assert_int_equal(t->n_allowed_initiators, 1);
     assert_string_equal(t->allowed_initiators[0], "iqn.2026-11.org.example:*");
@@ -315,6 +329,16 @@ static const struct bad bads[] = {
     { PROXY "stats_listen = 1.2.3\n", "t.conf:3: [proxy] stats_listen: bad address '1.2.3': bad IPv4 address" },
     { PROXY "[target iqn.2026-11.org.example:proxy.lun1]\nbackend_portal = *:3260\n",
       "t.conf:4: " TLAB " backend_portal: bad address '*:3260': the wildcard * is not allowed here" },
+    { PROXY "[target iqn.2026-11.org.example:proxy.lun1]\nbackend_portal = a, b:1, a:3260\n",
+      "t.conf:4: " TLAB " backend_portal: 'a:3260' is listed twice" },
+    { PROXY "[target iqn.2026-11.org.example:proxy.lun1]\nbackend_portal = a:1 a:2 a:3 a:4\n"
+      "  a:5 a:6 a:7 a:8 a:9\n",
+      "t.conf:5: " TLAB " backend_portal: too many portals (at most 8)" },
+    { PROXY "[target iqn.2026-11.org.example:proxy.lun1]\nbackend_portal = ,\n"
+      "backend_target = iqn.2026-11.org.example:x\n",
+      "t.conf:4: " TLAB " backend_portal: no portal given" },
+    { PROXY "[target iqn.2026-11.org.example:proxy.lun1]\nbackend_portal = a, b:x\n",
+      "t.conf:4: " TLAB " backend_portal: bad address 'b:x': bad port (expected 1..65535)" },
     /* enumerations */
     { PROXY "log_level = loud\n", "t.conf:3: [proxy] log_level: 'loud' is not a log level (error, warn, info or debug)" },
     { PROXY "log_level = INFO\n", "t.conf:3: [proxy] log_level: 'INFO' is not a log level (error, warn, info or debug)" },
@@ -339,6 +363,7 @@ static const struct bad bads[] = {
     { PROXY "nop_interval = 3601\n", "t.conf:3: [proxy] nop_interval: 3601 is out of range (0..3600)" },
     { PROXY "nop_timeout = 0\n", "t.conf:3: [proxy] nop_timeout: 0 is out of range (1..3600)" },
     { PROXY "backend_timeout = 30s\n", "t.conf:3: [proxy] backend_timeout: '30s' is not a number" },
+    { PROXY "health_deadline = 0\n", "t.conf:3: [proxy] health_deadline: 0 is out of range (1..3600)" },
     { PROXY "session_memory_budget = 1023K\n",
       "t.conf:3: [proxy] session_memory_budget: 1023K is out of range (1M..4G)" },
     { PROXY "session_memory_budget = 4097M\n",

@@ -78,6 +78,9 @@ static void test_changed_settings(void **state)
         TARGET("iqn.2026-11.org.example:a", "127.0.0.1:3262", "iqn.2026-11.org.example:san.a"),
         TARGET("iqn.2026-11.org.example:a", "127.0.0.2:3261", "iqn.2026-11.org.example:san.a"),
         TARGET("iqn.2026-11.org.example:a", "127.0.0.1:3261", "iqn.2026-11.org.example:san.other"),
+        /* another portal list, or another order: the login's preference */
+        TARGET("iqn.2026-11.org.example:a", "127.0.0.1:3261, 127.0.0.2:3261",
+               "iqn.2026-11.org.example:san.a"),
         A "coherence = exclusive\n",
         A "page_size = 4K\n",
         A "initiator_name = iqn.2026-11.org.example:init\n",
@@ -219,6 +222,32 @@ static void test_lookups(void **state)
     conf_free(next);
 }
 
+/* Portal lists: one common portal is the same backend, and a session's
+ * service (it is connected through one of them); anything else about the
+ * list is a change for the next login. */
+static void test_portal_lists(void **state)
+{
+    (void)state;
+    struct conf *old = load(PROXY TARGET("iqn.2026-11.org.example:a", "10.0.0.1, 10.0.0.2",
+                                         "iqn.2026-11.org.example:san.a"));
+    struct conf *next = load(PROXY TARGET("iqn.2026-11.org.example:a", "10.0.0.3 10.0.0.2:3260",
+                                          "iqn.2026-11.org.example:san.a")
+                             TARGET("iqn.2026-11.org.example:b", "10.0.0.3, 10.0.0.4",
+                                    "iqn.2026-11.org.example:san.a")
+                             TARGET("iqn.2026-11.org.example:c", "10.0.0.2",
+                                    "iqn.2026-11.org.example:san.c"));
+    const struct conf_target *a = &old->targets[0];
+    assert_true(conf_same_backend(a, &next->targets[0]));
+    assert_true(conf_target_same_service(a, &next->targets[0]));
+    assert_false(conf_target_equal(a, &next->targets[0]));
+    assert_false(conf_same_backend(a, &next->targets[1]));     /* no common portal */
+    assert_false(conf_same_backend(a, &next->targets[2]));     /* another backend target */
+    assert_int_equal(conf_backend_portal_index(a, &next->targets[0].backend_portals[1]), 1);
+    assert_int_equal(conf_backend_portal_index(a, &next->targets[0].backend_portals[0]), -1);
+    conf_free(old);
+    conf_free(next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_listen_changes),
         cmocka_unit_test(test_keep_listeners),
         cmocka_unit_test(test_lookups),
+        cmocka_unit_test(test_portal_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
