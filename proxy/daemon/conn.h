@@ -106,6 +106,7 @@ struct task {
     bool mut_unidentified;  /* ... sent on a LUN number not verified */
     bool outcome_known;     /* the backend answered, or a TMF ended it there */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+    bool gls_bound;         /* ... through a number bound to t->lun then */
     struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */
     bool copy_blocking;     /* its block of negatives is not accounted for yet */
     uint64_t resv_sets;     /* the LUN's reservation sets count when sent */
