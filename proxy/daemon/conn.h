@@ -107,6 +107,9 @@ struct task {
     bool mut_unidentified;  /* ... sent on a LUN number not verified */
     bool outcome_known;     /* the backend answered, or a TMF ended it there */
     uint64_t gls_since;     /* the initiator's own GET LBA STATUS: when sent */
+    bool sent_bound;        /* its number was bound to t->lun when sent: only then
+                               may its GET LBA STATUS answer or READ data teach
+                               t->lun (a unit attention may have unbound it) */
     uint64_t learn_since;   /* a READ's backend data (whole or parts): when sent */
     uint64_t learn_facts_gen;   /* ... and the LUN's facts then (whole READs) */
     struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */

@@ -422,9 +422,9 @@ enum scsi_ua_reason lun_note_status(struct lun *l, struct conn *c, uint32_t lun_
     /* Which LU the number names, for this nexus, may have changed: the
      * session verifies it again after its next GOOD (lun_identity.c). */
     if (act & LU_UA_UNVERIFY_ALL)
-        lun_unverify(c, LUN_NO_ALL);
+        lun_unverify(c, LUN_NO_ALL, true);
     else if (act & LU_UA_UNVERIFY_LUN)
-        lun_unverify(c, lun_no);
+        lun_unverify(c, lun_no, true);
     if (l && (act & LU_UA_FORGET_NEGATIVES))
         lun_invalidate(l, scsi_ua_reason_name(r), act & LU_UA_REPROBE);
     return r;

@@ -196,9 +196,11 @@ struct lun *lun_of_session(struct conn *c, uint32_t lun_no);
  * nexus: verify it (VPD 83h on c's backend session) if not done yet. */
 void lun_verify(struct conn *c, uint32_t lun_no);
 /* The LU behind lun_no (or behind every number: ALL) may have changed for
- * c's nexus: forget what was verified. */
+ * c's nexus (remapped: a unit attention said so; then the objects the
+ * numbers named forget their negatives, as queries sent through them may
+ * have run on another LU), or the session ends: forget what was verified. */
 #define LUN_NO_ALL UINT32_MAX
-void lun_unverify(struct conn *c, uint32_t lun_no);
+void lun_unverify(struct conn *c, uint32_t lun_no, bool remapped);
 /* The session ends: release what it verified. */
 void lun_session_end(struct conn *c);
 /* A mutation is sent on l (NULL: on a LUN number not verified): every
@@ -213,7 +215,8 @@ void lun_mutation_completed(struct proxy *p, struct lun *l, bool everyone);
 
 /* ---- negatives blocked everywhere (lun_guard.c) ------------------------- */
 
-/* l forgets its negatives, quietly (mutlog_invalidate + the map; l->map set). */
+/* l forgets its negatives, quietly: mutlog_invalidate, and the map's if it
+ * has one. */
 void lun_forget_negatives(struct lun *l);
 /* Every object forgets its negatives. */
 void lun_forget_all_negatives(struct proxy *p, const char *why);

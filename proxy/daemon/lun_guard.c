@@ -15,7 +15,13 @@
 
 void lun_forget_negatives(struct lun *l)
 {
+    /* The log too when there is no map yet (probing, or probing again): an
+     * initiator's GET LBA STATUS sent through the object meanwhile is
+     * applied once the probe made the map, and its answer must not teach
+     * negatives from before this (found by tests/fuzz/fuzz_lu_model.c). */
     mutlog_invalidate(&l->log);
+    if (!l->map)
+        return;
     l->n.invalidations++;
     allocmap_forget_unallocated(l->map, 0, l->n_blocks);
 }
@@ -24,10 +30,8 @@ void lun_forget_all_negatives(struct proxy *p, const char *why)
 {
     struct lun *l;
 
-    TAILQ_FOREACH(l, &p->luns, link) {
-        if (l->map)
-            lun_forget_negatives(l);
-    }
+    TAILQ_FOREACH(l, &p->luns, link)
+        lun_forget_negatives(l);
     log_debug("every allocation cache forgot its negatives (%s)", why);
 }
 

@@ -168,24 +168,29 @@ struct lun *lun_of_session(struct conn *c, uint32_t lun_no)
     return nexus_map_lun(&c->luns, lun_no);
 }
 
-void lun_unverify(struct conn *c, uint32_t lun_no)
+void lun_unverify(struct conn *c, uint32_t lun_no, bool remapped)
 {
-    if (lun_no != LUN_NO_ALL) {
-        struct lun *l = nexus_map_forget(&c->luns, lun_no);
-        if (l)
-            lun_unref(l);
-        return;
-    }
     for (size_t i = 0; i < c->luns.n; i++) {
-        if (c->luns.v[i].state == NEXUS_LU_BOUND)
-            lun_unref(c->luns.v[i].lun);
+        struct nexus_lu *e = &c->luns.v[i];
+        if (e->state != NEXUS_LU_BOUND || (lun_no != LUN_NO_ALL && e->lun_no != lun_no))
+            continue;
+        /* A GET LBA STATUS sent through the number before the unit
+         * attention reached the proxy ran, or will run, on whichever LU the
+         * number names at the SAN: the object it was sent for learns no
+         * negative from it (found by tests/fuzz/fuzz_lu_model.c). */
+        if (remapped)
+            lun_forget_negatives(e->lun);
+        lun_unref(e->lun);
     }
-    nexus_map_clear(&c->luns);
+    if (lun_no == LUN_NO_ALL)
+        nexus_map_clear(&c->luns);
+    else
+        nexus_map_forget(&c->luns, lun_no);
 }
 
 void lun_session_end(struct conn *c)
 {
-    lun_unverify(c, LUN_NO_ALL);
+    lun_unverify(c, LUN_NO_ALL, false);
     nexus_map_destroy(&c->luns);
 }
 
@@ -196,7 +201,7 @@ static void cross_invalidate(struct proxy *p, struct lun *l, bool everyone, cons
     struct lun *x;
 
     TAILQ_FOREACH(x, &p->luns, link) {
-        if (x == l || !x->map || !lu_key_mutation_reaches(l ? &l->key : NULL, &x->key, everyone))
+        if (x == l || !lu_key_mutation_reaches(l ? &l->key : NULL, &x->key, everyone))
             continue;
         lun_forget_negatives(x);        /* quietly: this runs for writes */
         log_debug("target %s LUN %u: negatives forgotten (%s)", x->target->name, x->number, why);

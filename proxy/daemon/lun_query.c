@@ -213,7 +213,10 @@ static void query_send_cb(evutil_socket_t fd, short what, void *arg)
     uint32_t alloc = query_queue_alloc_len(qq);
     TAILQ_FOREACH(w, &qq->waiters, link) {
         struct task *t = waiter_task(w);
-        if (t->conn->state == CONN_FFP && t->conn->backend) {
+        /* Through a number still bound to l: one a unit attention unbound
+         * since the READ arrived may name another LU now (lun_unverify). */
+        if (t->conn->state == CONN_FFP && t->conn->backend &&
+            lun_of_session(t->conn, t->lun_no) == l) {
             q->conn = t->conn;
             q->lun_no = t->lun_no;
             break;

@@ -72,12 +72,17 @@ void task_cache_before_send(struct task *t)
     if (!l)
         return;
     if (is_get_lba_status(&t->ci)) {
+        /* A unit attention since it arrived may have unbound its number,
+         * which may name another LU now (lun_unverify): then its answer
+         * teaches l nothing. */
         t->gls_since = mutlog_now(&l->log);
+        t->sent_bound = lun_of_session(t->conn, t->lun_no) == l;
         return;
     }
     if (t->ci.cls == SCSI_CLASS_READ) {
         t->learn_since = mutlog_now(&l->log);   /* zeros learned from its data */
         t->learn_facts_gen = l->facts_gen;
+        t->sent_bound = lun_of_session(t->conn, t->lun_no) == l;
         return;
     }
     /* Every mutation is logged, whatever the LUN's state: a reload or a
@@ -150,11 +155,11 @@ void task_cache_completed(struct task *t, int status)
         if (t->mut_active)
             cache_mutation_succeeded(l->map, l->n_blocks, &t->ci, task_param(t),
                                      task_param_len(t), &t->mut);
-        if (t->ci.cls == SCSI_CLASS_READ && t->ci.has_lba && t->buf &&
+        if (t->ci.cls == SCSI_CLASS_READ && t->ci.has_lba && t->buf && t->sent_bound &&
             read_data_whole(t) && (uint64_t)t->ci.nblocks * l->block_size == t->edtl)
             lun_learn_zeros(l, t->learn_since, t->learn_facts_gen, t->ci.lba, t->ci.nblocks,
                             t->buf->data);
-        if (is_get_lba_status(&t->ci) && t->ci.has_lba && t->buf) {
+        if (is_get_lba_status(&t->ci) && t->ci.has_lba && t->buf && t->sent_bound) {
             struct scsi_task *st = t->stask;
             uint32_t got = t->edtl;
             if (st->residual_status == SCSI_RESIDUAL_UNDERFLOW)

@@ -236,7 +236,7 @@ static void part_done(struct iscsi_context *iscsi, int status, void *data, void 
         lun_observe_latency(t->lun, clock_now_us() - p->sent_us);
     if (!part_complete(p, status))
         task_read_part_failed(t);
-    else
+    else if (t->sent_bound)
         lun_learn_zeros(t->lun, t->learn_since, t->plan_facts_gen, p->lba, p->blocks,
                         p->buf->data);
     if (status != SCSI_STATUS_GOOD) {
@@ -270,6 +270,7 @@ static void task_read_execute(struct task *t)
     t->n_parts = n_parts;
     t->parts_pending = n_parts;
     t->learn_since = mutlog_now(&l->log);   /* the parts' data describe the LUN from now */
+    t->sent_bound = lun_of_session(t->conn, t->lun_no) == l;
     task_read_set_state(t, READ_PARTS_OUT);
     size_t k = 0;
     for (size_t i = 0; i < t->n_segs; i++) {
