@@ -81,8 +81,8 @@ health_end=$(isp_healthz "$STATS_PORT")
 hung_for=$(($(now_ms) - t0))
 
 # ---- SIGCONT and the retry ------------------------------------------------------------
-first=$(awk '$1 == "A" { a[$2] = 1 } $1 == "S" { s[$2] = 1; o[n++] = $2 }
-  END { for (i = 0; i < n; i++) if (!(o[i] in a)) { print o[i]; exit } }' "$ISP_WORK/w1.log")
+first=$(awk '$1 == "A" { a[$3] = 1 } $1 == "S" { slot[n] = $2; seq[n++] = $3 }
+  END { for (i = 0; i < n; i++) if (!(seq[i] in a)) { print slot[i]; exit } }' "$ISP_WORK/w1.log")
 [[ -n "$first" ]] || isp_fail "no WRITE was left without an outcome by the hang"
 seq2=$(($(awk '$1 == "S" { s = $3 } END { print s + 1 }' "$ISP_WORK/w1.log") + 1000))
 kill -CONT "$TGT_PID"
