@@ -25,11 +25,17 @@
 #    never answered: tgt logs a "pending" task released at the end, likely a
 #    CmdSN gap left by a command cancelled before libiscsi sent it; the
 #    backend command times out after backend_timeout, the connection closes.
-#  - About once in 40 runs of this test with WRITEs in flight in ABORT TASK
-#    rounds, WRITEs end "with their outcome unknown" (cancelled in libiscsi)
-#    at the moment of the ABORT TASK, and neither they nor the TMF are ever
-#    answered: task.c task_backend_done and task_mgmt.c tmf_backend_done free
-#    a CANCELLED command without a response, so the initiator waits forever.
+#  - About once in 40 runs with WRITEs in flight in ABORT TASK rounds, the
+#    WRITEs end "with their outcome unknown" at the moment of the ABORT TASK
+#    and neither they nor the TMF are ever answered; the initiator waits
+#    forever (the proxy's NOP-In pings keep its connection up). The backend
+#    has no automatic reconnect (iscsi_set_noautoreconnect), and with that
+#    libiscsi 1.19 meets the first error of a logged-in session with
+#    iscsi_defer_reconnect: every PDU is cancelled (SCSI_STATUS_CANCELLED)
+#    and iscsi_service returns 0, so backend.c never sees the failure, and
+#    task.c task_backend_done and task_mgmt.c tmf_backend_done take the
+#    CANCELLED as their own cancel and free the commands without a response.
+#    (A crashed SAN surfaces only because a second error follows at once.)
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
