@@ -87,6 +87,11 @@ isp_wait_gone() {
 # isp_reap PID: wait for our child and print its exit status.
 isp_reap() { local rc=0; wait "$1" 2>/dev/null || rc=$?; echo "$rc"; }
 
+# isp_reap_into VAR PID: the same, into VAR, in this shell: rc=$(isp_reap PID)
+# waits in a subshell, which is not PID's parent and can get a status of -1
+# when this shell has not reaped PID yet.
+isp_reap_into() { local _rc=0; wait "$2" 2>/dev/null || _rc=$?; printf -v "$1" '%s' "$_rc"; }
+
 # ---- ports ------------------------------------------------------------------------
 isp_port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
@@ -432,14 +437,14 @@ _isp_stop_proxy() {
       kill -KILL "$pid" 2>/dev/null || true
       bad=1
     fi
-    rc=$(isp_reap "$pid")
+    isp_reap_into rc "$pid"
     case $rc in
       0) ;;
       143) isp_log "note: proxy $pid ended by SIGTERM itself (no handler, no clean exit)" ;;
       *) isp_log "proxy $pid exited with status $rc after SIGTERM"; bad=1 ;;
     esac
   else
-    rc=$(isp_reap "$pid")
+    isp_reap_into rc "$pid"
     # Ctrl-C reaches the whole process group: a proxy that ended cleanly on it is fine.
     if ! ((_ISP_SIGNALLED && rc == 0)); then
       isp_log "proxy $pid had already exited (status $rc) before the end of the test"

@@ -73,7 +73,7 @@ until (($(grep -c '^A ' "$ISP_WORK/w.log" || true) > done_at + 50)); do
 done
 touch "$ISP_WORK/stop"
 isp_wait_gone "$wpid" 30 || isp_fail "the other initiator did not stop"
-rc=$(isp_reap "$wpid")
+isp_reap_into rc "$wpid"
 ((rc == 0)) || { cat "$ISP_WORK/w.out" >&2; isp_fail "the other initiator failed (exit $rc)"; }
 io verify "$ISP_IMG" "$ISP_WORK/w.log" --before "$ISP_WORK/w.before" >"$ISP_WORK/w.check" 2>&1 ||
   { cat "$ISP_WORK/w.check" >&2; isp_fail "an acknowledged WRITE of the other initiator is not in the file"; }

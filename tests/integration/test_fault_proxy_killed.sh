@@ -57,7 +57,7 @@ done
 new_ok=$(($(now_ms) - t_up))
 
 isp_wait_gone "$qpid" 60 || isp_fail "qemu-io has not finished its WRITEs 60 s after the proxy restarted"
-rc=$(isp_reap "$qpid")
+isp_reap_into rc "$qpid"
 ((rc == 0)) || { cat "$ISP_WORK/q.out" >&2; isp_fail "qemu-io exited with status $rc"; }
 
 # Each acknowledged WRITE is in the file (and, all at once, through the proxy).

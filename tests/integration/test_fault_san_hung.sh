@@ -57,7 +57,7 @@ while isp_alive "$cpid"; do
   sleep 0.1
 done
 told=$(($(now_ms) - t0))
-rc=$(isp_reap "$cpid")
+isp_reap_into rc "$cpid"
 cat "$ISP_WORK/w1.out" >&2
 ((rc == 0)) || isp_fail "the writer failed (exit $rc)"
 grep -q "^lost: " "$ISP_WORK/w1.out" || isp_fail "the writer finished without losing its connection"

@@ -39,7 +39,7 @@ crash_during() {
   t0=$SECONDS
   isp_wait_gone "$cpid" "$TOLD" ||
     isp_fail "$kind: the initiator was not told of the crash within $TOLD s (still waiting)"
-  rc=$(isp_reap "$cpid")
+  isp_reap_into rc "$cpid"
   cat "$out" >&2
   ((rc == 0)) || isp_fail "$kind: the client failed (exit $rc)"
   grep -q "^lost: " "$out" || isp_fail "$kind: the client finished without losing its connection"

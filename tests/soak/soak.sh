@@ -83,7 +83,7 @@ phase() {
     ((SECONDS - t0 < SECS + 180)) || isp_fail "$name: the load is still running $((SECS + 180)) s after its start"
     sleep 0.5
   done
-  rc=$(isp_reap "$lpid")
+  isp_reap_into rc "$lpid"
   cat "$ISP_WORK/$name.out" >&2
   ((rc == 0)) || isp_fail "$name: the load failed (exit $rc): $(grep -E '^(FAIL|DATA)' "$ISP_WORK/$name.out" | head -3)"
   ((restarted)) || isp_fail "$name: the load ended before the SAN restart"
