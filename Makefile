@@ -4,6 +4,8 @@
 #   make fuzz       libFuzzer targets (clang), each run for FUZZ_SECONDS
 #   make demo       a local tgtd with a thin LUN and the proxy in front of it
 #   make bench      proxy vs direct throughput ratios
+#   make soak       64 sessions for SOAK_SECONDS (600) through the proxy with a SAN
+#                   restart halfway, then directly: RSS, fds, CPU, p99 latency
 #   make install    PREFIX / DESTDIR honoured
 
 PREFIX     ?= /usr/local
@@ -45,7 +47,7 @@ BIN := build/iscsi-sparse-proxy
 # Recursive makes stay quiet, so a run ends with its test summary line.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all check unit unit-san conf-golden integration integration-san fuzz demo bench \
+.PHONY: all check unit unit-san conf-golden integration integration-san fuzz demo bench soak \
         install install-check deps clean lint
 all: $(BIN)
 
@@ -123,6 +125,8 @@ demo: deps $(BIN)
 	tests/demo.sh $(BIN)
 bench: deps $(BIN)
 	tests/bench/bench.sh $(BIN)
+soak: deps $(BIN)
+	tests/soak/soak.sh $(BIN)
 
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man

@@ -87,6 +87,11 @@ isp_wait_gone() {
 # isp_reap PID: wait for our child and print its exit status.
 isp_reap() { local rc=0; wait "$1" 2>/dev/null || rc=$?; echo "$rc"; }
 
+# isp_reap_into VAR PID: the same, into VAR, in this shell: rc=$(isp_reap PID)
+# waits in a subshell, which is not PID's parent and can get a status of -1
+# when this shell has not reaped PID yet.
+isp_reap_into() { local _rc=0; wait "$2" 2>/dev/null || _rc=$?; printf -v "$1" '%s' "$_rc"; }
+
 # ---- ports ------------------------------------------------------------------------
 isp_port_free() { ! ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
 
@@ -215,6 +220,64 @@ _isp_stop_tgtd() {
   fi
   isp_reap "$pid" >/dev/null
 }
+
+# isp_kill_tgtd: the current tgtd crashes: SIGKILL by its PID (no logout, no
+# goodbye to any session), waited for (10 s at most) and reaped. Its port, control
+# socket file and backing files stay for isp_restart_tgtd.
+isp_kill_tgtd() {
+  local pid=${_ISP_TGT_PIDS[_ISP_TGT_CUR]}
+  [[ -n "$pid" ]] || isp_fail "isp_kill_tgtd: no tgtd running"
+  kill -KILL "$pid" 2>/dev/null || true
+  isp_wait_gone "$pid" 10 || isp_fail "tgtd $pid still there 10 s after SIGKILL"
+  _ISP_TGT_PIDS[_ISP_TGT_CUR]=""
+  isp_reap "$pid" >/dev/null
+}
+
+# isp_restart_tgtd IMAGE [BLOCKSIZE]: a new tgtd on the port and control number of
+# the current one (which must be gone: isp_kill_tgtd), serving IMAGE again as target
+# 1 BACKEND_IQN, LUN ISP_LUN. Sets what isp_start_tgtd sets.
+isp_restart_tgtd() {
+  isp_start_tgtd "$TGT_PORT"
+  isp_tgt_add_target 1 "$BACKEND_IQN" "$1" "${2:-}"
+}
+
+# isp_fd_count PID: how many file descriptors PID has open (/proc/PID/fd).
+isp_fd_count() {
+  local fds
+  fds=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) || true
+  ((fds > 0)) || isp_fail "cannot list /proc/$1/fd"
+  echo "$fds"
+}
+
+# isp_wait_fds PID MAX SECONDS: bounded poll until PID has at most MAX file
+# descriptors open; prints the last count, returns 1 on timeout.
+isp_wait_fds() {
+  local pid=$1 max=$2 deadline=$((SECONDS + $3)) n
+  while n=$(isp_fd_count "$pid"); ((n > max)); do
+    ((SECONDS < deadline)) || { echo "$n"; return 1; }
+    sleep 0.1
+  done
+  echo "$n"
+}
+
+# isp_healthz STATS_PORT: the HTTP status code of GET /healthz ("000": no answer).
+isp_healthz() {
+  isp_timeout 10 curl -s -o /dev/null --max-time 5 -w '%{http_code}' \
+    "http://127.0.0.1:$1/healthz" || true
+}
+
+# isp_wait_healthz STATS_PORT CODE SECONDS: bounded poll until /healthz answers CODE;
+# returns 1 on timeout.
+isp_wait_healthz() {
+  local deadline=$((SECONDS + $3))
+  until [[ $(isp_healthz "$1") == "$2" ]]; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# isp_proxy_log_errors LOG: the lines the proxy logged at level error (none expected).
+isp_proxy_log_errors() { grep -E '^[0-9T:.-]+Z error ' "$1" || true; }
 
 # ---- images ---------------------------------------------------------------------------
 # isp_byte_file LEN BYTE: LEN bytes of value BYTE (0xNN) on stdout.
@@ -374,14 +437,14 @@ _isp_stop_proxy() {
       kill -KILL "$pid" 2>/dev/null || true
       bad=1
     fi
-    rc=$(isp_reap "$pid")
+    isp_reap_into rc "$pid"
     case $rc in
       0) ;;
       143) isp_log "note: proxy $pid ended by SIGTERM itself (no handler, no clean exit)" ;;
       *) isp_log "proxy $pid exited with status $rc after SIGTERM"; bad=1 ;;
     esac
   else
-    rc=$(isp_reap "$pid")
+    isp_reap_into rc "$pid"
     # Ctrl-C reaches the whole process group: a proxy that ended cleanly on it is fine.
     if ! ((_ISP_SIGNALLED && rc == 0)); then
       isp_log "proxy $pid had already exited (status $rc) before the end of the test"
