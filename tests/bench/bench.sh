@@ -98,3 +98,10 @@ fi
 if [[ "${SLOW_SAN:-1}" != 0 ]]; then
   "$(dirname "$0")/slow_san.sh" "$PROXY_BIN"
 fi
+
+# Part 3: copy tools over the same slow SAN (qemu-img convert and map through
+# every coherence mode, cold and warm; see slow_san_copy.sh). SLOW_SAN_COPY=0
+# skips it.
+if [[ "${SLOW_SAN_COPY:-1}" != 0 ]]; then
+  "$(dirname "$0")/slow_san_copy.sh" "$PROXY_BIN"
+fi

@@ -6,7 +6,9 @@
 # delay is added: the round trip is the veth's, some 10-50 us). The LUN holds an
 # aged ext4 filesystem, about 10 % of its blocks allocated in thousands of
 # extents (tests/bench/aged_fs.py plans it, debugfs writes it, e2image -ra
-# copies only its used blocks into a sparse file; cached in build/bench-cache).
+# copies only its used blocks into a sparse file; cached in build/bench-cache;
+# the image and the SAN are set up by slow_san_lib.sh, shared with
+# slow_san_copy.sh).
 #
 # One run reads the whole LUN sequentially in 1 MiB requests, queue depth 32
 # and 1, with QEMU's initiator (qemu-img bench: it reads every block and, with
@@ -56,115 +58,21 @@ if [[ $# -ne 1 ]]; then
 fi
 PROXY_BIN=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
 if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
-# shellcheck source=tests/integration/lib.sh
-. "$HERE/../integration/lib.sh"
-# shellcheck source=tests/bench/netns.sh
-. "$HERE/netns.sh"
+# shellcheck source=tests/bench/slow_san_lib.sh
+. "$HERE/slow_san_lib.sh"
 
 REPS=${SLOW_SAN_REPS:-3}
 LONG_REPS=${SLOW_SAN_LONG_REPS:-1}
 BUDGET=${SLOW_SAN_BUDGET:-720}
-MBIT=${SLOW_SAN_MBIT:-1000}
-PAGE_SIZE=${SLOW_SAN_PAGE_SIZE:-auto}
-CACHE_DIR=${SLOW_SAN_CACHE:-$REPO/build/bench-cache}
-IMG_SIZE=$((4 << 30))
 REQ=$((1 << 20))
 COUNT=${SLOW_SAN_COUNT:-$((IMG_SIZE / REQ))}
-SEED=20261107
 READ_TIMEOUT=400          # seconds per whole-LUN read (37 s expected at worst)
 T0=$SECONDS
 
-isp_require_root
-for t in ip tc qemu-img python3 e2image e2fsck filefrag curl; do
-  command -v "$t" >/dev/null || isp_fail "$t not found"
-done
 [[ "$REPS" =~ ^[1-9][0-9]*$ && "$LONG_REPS" =~ ^[0-9]+$ ]] || isp_fail "bad SLOW_SAN_REPS"
-errors=0
-note() { printf 'slow-san: %s\n' "$*"; }
 
-# ---- the aged image -------------------------------------------------------------
-MKFS_EXT=nodiscard,lazy_itable_init=1,lazy_journal_init=1,hash_seed=3f1c2b4a-5d6e-4f70-8192-a3b4c5d6e7f8
-MKFS_OPTS=(-q -F -t ext4 -b 4096 -L isp-bench -U 0c8e5a52-7a1e-4b8f-9d1a-5a4e2b1c0d11 -E "$MKFS_EXT")
-key=$( { cat "$HERE/aged_fs.py"; echo "${MKFS_OPTS[*]} $IMG_SIZE $SEED"; } | sha256sum | cut -c1-12)
-IMG=$CACHE_DIR/aged-ext4-4g-$key.img
-
-build_image() {
-  local s=$ISP_WORK/age
-  mkdir -p "$s" "$CACHE_DIR"
-  note "building the aged image $IMG (once; cached) ..."
-  python3 "$HERE/aged_fs.py" "$s/pool" "$s/cmds" "$IMG_SIZE" "$SEED" ||
-    isp_fail "aged_fs.py failed"
-  truncate -s "$IMG_SIZE" "$s/fs.img"
-  E2FSPROGS_FAKE_TIME=1700000000 mke2fs "${MKFS_OPTS[@]}" "$s/fs.img" >"$s/mke2fs.log" 2>&1 ||
-    { cat "$s/mke2fs.log" >&2; isp_fail "mke2fs failed"; }
-  # Fixed timestamps: the same bytes on every build.
-  E2FSPROGS_FAKE_TIME=1700000000 isp_timeout 600 debugfs -w -f "$s/cmds" "$s/fs.img" \
-    >"$s/debugfs.log" 2>&1 || { tail "$s/debugfs.log" >&2; isp_fail "debugfs failed"; }
-  if grep -vE '^(debugfs|Allocated inode)' "$s/debugfs.log" | grep -iE 'error|fail|could not|no free' |
-    head -n 5 >&2; then
-    isp_fail "debugfs reported errors while aging the filesystem"
-  fi
-  e2fsck -fn "$s/fs.img" >"$s/e2fsck.log" 2>&1 ||
-    { cat "$s/e2fsck.log" >&2; isp_fail "the aged filesystem does not pass e2fsck -fn"; }
-  # Only the used blocks (data and written metadata) land in the sparse copy:
-  # the free space, full of deleted files' data in fs.img, becomes holes.
-  rm -f "$IMG.tmp"
-  e2image -ra "$s/fs.img" "$IMG.tmp" >"$s/e2image.log" 2>&1 ||
-    { cat "$s/e2image.log" >&2; isp_fail "e2image -ra failed"; }
-  truncate -s "$IMG_SIZE" "$IMG.tmp"
-  e2fsck -fn "$IMG.tmp" >"$s/e2fsck2.log" 2>&1 ||
-    { cat "$s/e2fsck2.log" >&2; isp_fail "the sparse copy does not pass e2fsck -fn"; }
-  mv "$IMG.tmp" "$IMG"
-  rm -rf "$s"
-  local old
-  for old in "$CACHE_DIR"/aged-ext4-4g-*.img; do     # images of older recipes
-    [[ "$old" == "$IMG" ]] || rm -f "$old"
-  done
-}
-[[ -s "$IMG" ]] || build_image
-[[ $(stat -c %s "$IMG") -eq $IMG_SIZE ]] || isp_fail "$IMG is not $IMG_SIZE bytes"
-
-# What tgt sees: data runs by SEEK_DATA/SEEK_HOLE (what its GET LBA STATUS
-# reports), and the bytes a cache of 64 KiB pages must fetch to cover them.
-read -r ALLOC RUNS ALLOC64K < <(python3 - "$IMG" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-size = os.fstat(fd).st_size
-off = total = runs = 0
-pages = set()
-while off < size:
-    try:
-        d = os.lseek(fd, off, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    total += h - d
-    runs += 1
-    pages.update(range(d >> 16, (h - 1 >> 16) + 1))
-    off = h
-print(total, runs, len(pages) << 16)
-EOF
-)
-# (filefrag's own count merges physically contiguous extents across holes.)
-EXTENTS=$(filefrag -v "$IMG" | grep -cE '^ *[0-9]+:' || true)
-note "image: $IMG"
-awk -v s="$IMG_SIZE" -v a="$ALLOC" -v r="$RUNS" -v e="${EXTENTS:-?}" -v p="$ALLOC64K" 'BEGIN {
-  printf "slow-san: LUN %.0f MiB, allocated %.1f MiB (%.1f%%) in %d data runs (filefrag -v: %s extents); covered by 64 KiB pages: %.1f MiB\n",
-    s / 1048576, a / 1048576, 100 * a / s, r, e, p / 1048576 }'
-# Start with the file in the page cache, so no case pays for the disk.
-cat "$IMG" >/dev/null
-
-# ---- the two tgtds and the link ----------------------------------------------------
-isp_on_exit stop_proxy      # at exit the proxy stops first, then the SAN goes
-isp_start_tgtd
-LOOP_PORT=$TGT_PORT
-isp_tgt_add_target 1 "$BACKEND_IQN" "$IMG"
-isp_netns_create "${MBIT}mbit"
-isp_netns_start_tgtd
-isp_tgt_add_target 1 "$BACKEND_IQN" "$IMG"
-LINK_BPS=$((MBIT * 1000000 / 8))
+san_setup
 
 # ---- readers ------------------------------------------------------------------------
 # bench_read HOST PORT IQN QD: one sequential pass over the LUN; prints the
@@ -183,55 +91,6 @@ bench_read() {
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f\n", b - a }'
 }
 
-# proxy_metrics STATS_PORT: "GLS BACKEND_BYTES ZERO_BYTES CACHE_BYTES" summed over
-# the LUNs from /metrics, or nothing when the endpoint does not answer.
-proxy_metrics() {
-  local m
-  m=$(curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null) || return 0
-  grep -q '^iscsi_sparse_proxy_' <<<"$m" || return 0
-  awk '
-    /^iscsi_sparse_proxy_lba_status_queries_total[{ ]/ { g += $NF }
-    /^iscsi_sparse_proxy_read_bytes_total[{ ]/ && /source="backend"/ { b += $NF }
-    /^iscsi_sparse_proxy_read_bytes_total[{ ]/ && /source="zero"/ { z += $NF }
-    /^iscsi_sparse_proxy_cache_memory_bytes[{ ]/ { c += $NF }
-    END { printf "%.0f %.0f %.0f %.0f\n", g, b, z, c }' <<<"$m"
-}
-
-# ---- the proxy ----------------------------------------------------------------------
-PX_PID="" PX_PORT="" PX_STATS="" PX_LOG=""
-stop_proxy() {
-  [[ -n "$PX_PID" ]] || return 0
-  local pid=$PX_PID
-  PX_PID=""
-  _isp_stop_proxy "$pid" "$PX_LOG" || { errors=$((errors + 1)); isp_log "the proxy did not stop cleanly"; }
-}
-start_proxy() { # start_proxy MODE PAGE_SIZE
-  local mode=$1 page=$2 conf
-  isp_pick_port PX_PORT
-  isp_pick_port PX_STATS
-  conf=$ISP_WORK/proxy.$mode.$PX_PORT.conf
-  PX_LOG=$ISP_WORK/proxy.$mode.$PX_PORT.log
-  cat >"$conf" <<EOF
-# generated by $ISP_NAME
-[proxy]
-listen = 127.0.0.1:$PX_PORT
-stats_listen = 127.0.0.1:$PX_STATS
-log_level = ${ISP_LOG_LEVEL:-info}
-
-[target $ISP_PROXY_IQN_DEFAULT]
-backend_portal = $SAN_NS_ADDR:$SAN_TGT_PORT
-backend_target = $BACKEND_IQN
-coherence = $mode
-page_size = $page
-allowed_addresses = 127.0.0.1, ::1
-EOF
-  isp_timeout 10 "$PROXY_BIN" --check-config -c "$conf" >"$PX_LOG.check" 2>&1 ||
-    { cat "$PX_LOG.check" >&2; isp_fail "--check-config rejects $conf"; }
-  "$PROXY_BIN" -c "$conf" >"$PX_LOG" 2>&1 &
-  PX_PID=$!
-  isp_wait_listen "$PX_PORT" "$PX_PID" proxy "$PX_LOG" 20 || isp_fail "the proxy did not start"
-}
-
 # ---- bookkeeping --------------------------------------------------------------------
 # Per case key "name|qd": lists of values, one per repetition.
 declare -A WALL=() SANB=() GLS=() BEB=()
@@ -241,9 +100,6 @@ record() { # record KEY WALL SAN GLS BACKEND
   [[ -n "${WALL[$1]+x}" ]] || CASES+=("$1")
   WALL[$1]+="$2 " SANB[$1]+="$3 " GLS[$1]+="$4 " BEB[$1]+="$5 "
 }
-fail_case() { errors=$((errors + 1)); note "$1: FAILED"; }
-
-link_bytes() { local rx tx; read -r rx tx < <(isp_netns_counters); echo $((rx + tx)); }
 
 # run_plain NAME HOST PORT IQN QD LINK(0|1)
 run_plain() {
@@ -286,7 +142,7 @@ run_proxy() {
   if isp_alive "$PX_PID"; then
     st=/proc/$PX_PID/status
     m1=$(proxy_metrics "$PX_STATS")
-    MEM+=("$label $qd $rep $(awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} END {print r+0, h+0}' "$st") ${m1##* }")
+    MEM+=("$label $qd $rep $(awk '/^VmRSS:/ {r=$2} /^VmHWM:/ {h=$2} END {print r+0, h+0}' "$st") $(awk '{print $4}' <<<"$m1")")
   fi
   stop_proxy
   # Without /metrics, the shutdown line gives the totals of both reads.
@@ -331,10 +187,6 @@ done
 REPS_DONE=$((rep - 1))
 
 # ---- the table --------------------------------------------------------------------------
-median() { tr ' ' '\n' <<<"$1" | { grep -E '^-?[0-9.]+$' || true; } | sort -g |
-  awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-count() { tr ' ' '\n' <<<"$1" | grep -cE '^[0-9.]+$' || true; }
-
 loop32=$(median "${WALL[loopback|32]:-}") loop1=$(median "${WALL[loopback|1]:-}")
 dir32=$(median "${WALL[direct|32]:-}") dir1=$(median "${WALL[direct|1]:-}")
 read -r lim32 lim1 alink < <(awk -v a="$ALLOC" -v s="$IMG_SIZE" -v r="$LINK_BPS" \
