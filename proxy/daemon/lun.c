@@ -284,6 +284,9 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     l->n_blocks = g.n_blocks;
     l->page_blocks = g.page_blocks;
     l->max_xfer_blocks = g.max_xfer_blocks;
+    /* A map is left when a reload turned coherence off (lun_invalidate keeps
+     * it) and a zero-serving target adopted the object since (lun_get). */
+    allocmap_free(l->map);
     l->map = allocmap_new(l->n_blocks, l->page_blocks);
     if (!l->map) {
         probe_finish(pr, "out of memory for the allocation cache");
