@@ -197,6 +197,7 @@ backend_portal = $SAN_NS_ADDR:$SAN_TGT_PORT
 backend_target = $BACKEND_IQN
 coherence = $mode
 page_size = $page
+allowed_addresses = 127.0.0.1, ::1
 EOF
   isp_timeout 10 "$PROXY_BIN" --check-config -c "$conf" >"$PX_LOG.check" 2>&1 ||
     { cat "$PX_LOG.check" >&2; isp_fail "--check-config rejects $conf"; }
