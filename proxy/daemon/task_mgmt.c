@@ -50,10 +50,12 @@ static void tmf_end_tasks(struct conn *c, const struct tmf *m)
             continue;
         bool hit = m->function == ISCSI_TM_ABORT_TASK ? t->itt == m->ref_itt
                  : m->function == ISCSI_TM_TARGET_WARM_RESET || t->lun_no == m->lun;
-        if (hit) {
-            t->outcome_known = true;    /* the SAN says the task is gone */
+        /* Its outcome stays unknown: tgt executes WRITEs it was still
+         * taking in after its FUNCTION COMPLETE to LUN RESET (see
+         * docs/ARCHITECTURE.md, "Mutations the proxy cannot bound"), so a
+         * mutation ended here blocks negatives like a timed-out one. */
+        if (hit)
             task_abort(t);
-        }
     }
 }
 
