@@ -34,8 +34,11 @@ struct backend {
     struct portal_plan plan;
     bool attempt_over;              /* this attempt's outcome is in: ignore the rest */
     char err[256];                  /* the last attempt's message */
+    struct log_limit *log_limit;
     bool logged_in;
     bool failed;
+    const char *lost;               /* why libiscsi ended the session inside a callback */
+    struct backend_cmd *cmds;       /* outstanding commands and TMFs */
     struct zero_probe sent;         /* when each LUN was last sent a command */
     /* answers, for health.c */
     unsigned in_flight;             /* commands, TMFs and NOP-Outs outstanding */
@@ -44,15 +47,38 @@ struct backend {
     uint64_t ping_sent_us, ping_latency_us;
 };
 
-/* A command's callback and argument, behind ours (in-flight accounting). */
+/* A command's callback and argument, behind ours (in-flight accounting,
+ * abandoned commands). */
 struct backend_cmd {
     struct backend *b;
+    struct backend_cmd *next, **pprev;
     iscsi_command_cb cb;
     void *priv;
+    struct scsi_task *task;         /* NULL for a TMF */
+    bool data_out;
+    bool abandoned;                 /* task and held are ours to free */
+    struct iobuf *held;
 };
 
 static void backend_watch(struct backend *b);
 static void attempt_start(struct backend *b);
+
+static void cmd_free(struct backend_cmd *bc)
+{
+    if (bc->next)
+        bc->next->pprev = bc->pprev;
+    *bc->pprev = bc->next;
+    if (bc->abandoned) {
+        scsi_free_scsi_task(bc->task);
+        iobuf_unref(bc->held);
+    }
+    free(bc);
+}
+
+static bool usable(const struct backend *b)
+{
+    return !b->failed && !b->lost && b->logged_in;
+}
 
 static const char *attempt_address(const struct backend *b)
 {
@@ -83,10 +109,11 @@ static void attempt_failed(struct backend *b, uint16_t status, const char *err,
     snprintf(tried, sizeof(tried), "%s", attempt_address(b));
     enum portal_next next = portal_plan_after(&b->plan, status, target_address, &why);
     if (next == PORTAL_NEXT_TRY) {
-        log_info("backend %s: login through %s%s%s: status 0x%04x (%s): %s; trying %s",
-                 b->target ? b->target : "discovery", tried, strcmp(tried, from) ? " for " : "",
-                 strcmp(tried, from) ? from : "", (unsigned)status, b->err, why,
-                 attempt_address(b));
+        log_limited(b->log_limit, tried, LOG_LVL_INFO,
+                    "backend %s: login through %s%s%s: status 0x%04x (%s): %s; trying %s",
+                    b->target ? b->target : "discovery", tried, strcmp(tried, from) ? " for " : "",
+                    strcmp(tried, from) ? from : "", (unsigned)status, b->err, why,
+                    attempt_address(b));
         event_active(b->next_ev, 0, 0);
         return;
     }
@@ -115,8 +142,8 @@ static void backend_io_cb(evutil_socket_t fd, short what, void *arg)
     int revents = ((what & EV_READ) ? POLLIN : 0) | ((what & EV_WRITE) ? POLLOUT : 0);
 
     (void)fd;
-    if (iscsi_service(b->iscsi, revents) < 0) {
-        backend_fail(b, iscsi_get_error(b->iscsi));
+    if (iscsi_service(b->iscsi, revents) < 0 || b->lost) {
+        backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
     backend_watch(b);
@@ -130,8 +157,8 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (b->failed || b->attempt_over)
         return;
-    if (iscsi_service(b->iscsi, 0) < 0) {
-        backend_fail(b, iscsi_get_error(b->iscsi));
+    if (iscsi_service(b->iscsi, 0) < 0 || b->lost) {
+        backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
     backend_watch(b);
@@ -322,6 +349,7 @@ struct backend *backend_new(struct event_base *base, const struct backend_params
     b->arg = arg;
     b->io_fd = -1;
     b->timeout_seconds = p->timeout_seconds;
+    b->log_limit = p->log_limit;
     b->ping_latency_us = UINT64_MAX;
     portal_plan_init(&b->plan, p->n_portals, p->preferred);
     for (size_t i = 0; i < b->plan.n; i++)
@@ -368,6 +396,13 @@ void backend_free(struct backend *b)
         event_free(b->next_ev);
     if (b->iscsi)
         iscsi_destroy_context(b->iscsi);
+    /* libiscsi calls back only while logged in (not after a Logout). */
+    while (b->cmds) {
+        struct backend_cmd *bc = b->cmds;
+        if (!bc->abandoned)
+            bc->cb(NULL, SCSI_STATUS_CANCELLED, NULL, bc->priv);
+        cmd_free(bc);
+    }
     for (size_t i = 0; i < PORTAL_PLAN_MAX; i++)
         free(b->portals[i]);
     free(b->target);
@@ -392,7 +427,7 @@ const char *backend_portal_address(const struct backend *b)
 
 bool backend_logged_in(const struct backend *b)
 {
-    return b->logged_in && !b->failed;
+    return usable(b);
 }
 
 /* ---- commands, and what their answers say about the SAN ------------------ */
@@ -404,30 +439,48 @@ static void note_sent(struct backend *b)
 }
 
 /* A SCSI status, or a TMF or NOP-In answer, came back; cancellations,
- * timeouts and errors of libiscsi's own are no answer. */
+ * timeouts and errors of libiscsi's own are no answer.  A cancellation
+ * outside backend_free is libiscsi ending the session (backend.h). */
 static void note_done(struct backend *b, int status)
 {
     if (b->in_flight)
         b->in_flight--;
     if (status >= 0 && status < 0x100)
         b->quiet_since_us = clock_now_us();
+    if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost)
+        b->lost = "session ended by libiscsi (connection error)";
 }
 
 static void backend_cmd_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
 {
     struct backend_cmd *bc = arg;
+    struct backend *b = bc->b;
 
-    note_done(bc->b, status);
-    bc->cb(iscsi, status, data, bc->priv);
-    free(bc);
+    if (!bc->abandoned) {
+        note_done(b, status);
+        bc->cb(iscsi, status, data, bc->priv);
+    } else if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost) {
+        b->lost = "session ended by libiscsi (connection error)";
+    }
+    /* Its queued Data-Out PDUs would read the task the owner just freed:
+     * nothing more is sent on this session. */
+    if (status == SCSI_STATUS_TIMEOUT && bc->data_out && !bc->abandoned && !b->lost)
+        b->lost = "a command with data timed out";
+    cmd_free(bc);
 }
 
-static struct backend_cmd *cmd_new(struct backend *b, iscsi_command_cb cb, void *priv)
+static struct backend_cmd *cmd_new(struct backend *b, struct scsi_task *task, bool data_out,
+                                   iscsi_command_cb cb, void *priv)
 {
     struct backend_cmd *bc = malloc(sizeof(*bc));
 
-    if (bc)
-        *bc = (struct backend_cmd){ .b = b, .cb = cb, .priv = priv };
+    if (!bc)
+        return NULL;
+    *bc = (struct backend_cmd){ .b = b, .cb = cb, .priv = priv, .task = task,
+                                .data_out = data_out, .next = b->cmds, .pprev = &b->cmds };
+    if (b->cmds)
+        b->cmds->pprev = &bc->next;
+    b->cmds = bc;
     return bc;
 }
 
@@ -441,10 +494,10 @@ int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
 {
     struct backend_cmd *bc;
 
-    if (b->failed || !b->logged_in || !(bc = cmd_new(b, cb, priv)))
+    if (!usable(b) || !(bc = cmd_new(b, task, data != NULL, cb, priv)))
         return -1;
     if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, backend_cmd_cb, data, bc) != 0) {
-        free(bc);
+        cmd_free(bc);
         return -1;
     }
     note_sent(b);
@@ -464,14 +517,14 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
     struct backend_cmd *bc;
     int rc;
 
-    if (b->failed || !b->logged_in || !(bc = cmd_new(b, cb, priv)))
+    if (!usable(b) || !(bc = cmd_new(b, NULL, false, cb, priv)))
         return -1;
     if (fn == ISCSI_TM_ABORT_TASK)
         rc = iscsi_task_mgmt_abort_task_async(b->iscsi, ref_task, backend_cmd_cb, bc);
     else
         rc = iscsi_task_mgmt_async(b->iscsi, (int)lun, fn, 0xffffffff, 0, backend_cmd_cb, bc);
     if (rc != 0) {
-        free(bc);
+        cmd_free(bc);
         return -1;
     }
     note_sent(b);
@@ -479,9 +532,21 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
     return 0;
 }
 
-void backend_cancel(struct backend *b, struct scsi_task *task)
+void backend_abandon(struct backend *b, struct scsi_task *task, struct iobuf *data)
 {
-    iscsi_scsi_cancel_task(b->iscsi, task);
+    struct backend_cmd *bc = b->cmds;
+
+    while (bc && bc->task != task)
+        bc = bc->next;
+    if (!bc || bc->abandoned) {         /* not outstanding: nothing holds it */
+        scsi_free_scsi_task(task);
+        return;
+    }
+    bc->abandoned = true;
+    bc->held = data ? iobuf_ref(data) : NULL;
+    /* The SAN may never answer it (a reset ended it): no longer waited for. */
+    if (b->in_flight)
+        b->in_flight--;
 }
 
 static void ping_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -498,7 +563,7 @@ static void ping_cb(struct iscsi_context *iscsi, int status, void *data, void *a
 
 void backend_ping(struct backend *b)
 {
-    if (b->failed || !b->logged_in || b->ping_out)
+    if (!usable(b) || b->ping_out)
         return;
     if (iscsi_nop_out_async(b->iscsi, ping_cb, NULL, 0, b) != 0)
         return;
@@ -523,7 +588,7 @@ static void logout_cb(struct iscsi_context *iscsi, int status, void *data, void 
 
 void backend_logout(struct backend *b)
 {
-    if (b->failed || !b->logged_in)
+    if (!usable(b))
         return;
     if (iscsi_logout_async(b->iscsi, logout_cb, NULL) == 0)
         backend_watch(b);

@@ -21,7 +21,10 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "iobuf.h"
+
 struct backend;
+struct log_limit;
 
 struct backend_params {
     const char *const *portals;     /* "host:port" or "[v6]:port", 1..8 */
@@ -32,6 +35,7 @@ struct backend_params {
     const char *chap_username;      /* NULL: no CHAP */
     const char *chap_password;
     unsigned timeout_seconds;       /* per login attempt, and per command */
+    struct log_limit *log_limit;    /* login-attempt lines, per portal address */
 };
 
 struct backend_ops {
@@ -39,7 +43,11 @@ struct backend_ops {
      * from the backend, or ISCSI_LOGIN_ERR_SERVICE_UNAVAILABLE when no portal
      * could be reached.  err is the last attempt's message. */
     void (*on_login)(void *arg, uint16_t status, const char *err);
-    /* The session is gone (socket error, timeout, protocol error). */
+    /* The session is gone (socket error, a command with data timed out,
+     * protocol error).  libiscsi, with automatic reconnect off, ends every
+     * command with SCSI_STATUS_CANCELLED first; since the proxy never
+     * cancels a command itself (backend_abandon), CANCELLED always means
+     * that the session ended. */
     void (*on_failure)(void *arg, const char *err);
 };
 
@@ -83,6 +91,16 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
 struct zero_probe;
 const struct zero_probe *backend_sent(const struct backend *b);
 /* Forget a command locally (its callback runs with SCSI_STATUS_CANCELLED). */
-void backend_cancel(struct backend *b, struct scsi_task *task);
+/* The owner gives up a command it submitted (a task management function
+ * ended it): its callback will not run.  The command is not cancelled in
+ * libiscsi, because removing a PDU from its queues leaves a CmdSN hole
+ * when the PDU is unsent (every later command waits at the SAN), cuts the
+ * stream when the PDU is half written, and strands the command's queued
+ * Data-Out PDUs, which read from the task.  So the backend keeps the task
+ * and a reference to its buffer (data, may be NULL: the Data-Out source or
+ * the Data-In destination) until libiscsi is done with them (the SAN's
+ * answer, the command's timeout, or the session's end), and frees them
+ * then.  The owner forgets both. */
+void backend_abandon(struct backend *b, struct scsi_task *task, struct iobuf *data);
 
 #endif

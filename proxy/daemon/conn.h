@@ -78,8 +78,6 @@ struct task {
     TAILQ_ENTRY(task) link;
     struct conn *conn;
     enum task_state state;
-    bool aborted;           /* a TMF ended it at the backend: send nothing more for it
-                               (a planned READ's parts: READ_PARTS_ABORTED) */
     bool read, write;
     uint32_t itt, cmdsn;
     uint32_t lun_no;         /* LUN number as libiscsi addresses it */

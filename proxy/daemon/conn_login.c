@@ -254,6 +254,7 @@ static uint16_t start_backend_login(struct conn *c)
         .chap_password = c->target->backend_account
                              ? (const char *)c->target->backend_account->secret : NULL,
         .timeout_seconds = cf->backend_timeout,
+        .log_limit = &c->proxy->peer_log,
     };
     c->backend = backend_new(c->proxy->base, &bp, &conn_backend_ops, c);
     c->state = CONN_LOGIN_BACKEND;

@@ -108,6 +108,7 @@ static void probe_start(struct portal_entry *pe)
         /* portal_health_tick ends a probe at the deadline and says why;
          * libiscsi's own limit is only a backstop past the next tick. */
         .timeout_seconds = cf->health_deadline + 2,
+        .log_limit = &pe->te->hs->proxy->peer_log,
     };
 
     pe->probe = backend_new(pe->te->hs->proxy->base, &bp, &probe_ops, pe);

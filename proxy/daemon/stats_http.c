@@ -58,20 +58,6 @@ struct stats_endpoint {
     struct log_limit log;           /* requests without the token; the cap */
 };
 
-/* A line an outsider can cause at will: at most one per key per interval. */
-static void log_limited(struct stats_endpoint *ep, const char *key, const char *what)
-{
-    struct log_limit_verdict v = log_limit_check(&ep->log, key, clock_now_us());
-
-    if (!v.log)
-        return;
-    if (v.suppressed)
-        log_warn("stats endpoint: %s (%llu more %s not logged since the last such line)", what,
-                 (unsigned long long)v.suppressed, v.shared ? "of other addresses" : "like it");
-    else
-        log_warn("stats endpoint: %s", what);
-}
-
 /* ---- connections ------------------------------------------------------------- */
 
 static void connection_closed(struct evhttp_connection *evcon, void *arg)
@@ -131,11 +117,10 @@ static struct bufferevent *new_connection(struct event_base *base, void *arg)
     if (++ep->n_conns >= STATS_MAX_CONNECTIONS && !ep->paused) {
         /* Further connections wait in the kernel's accept queue. */
         evconnlistener_disable(ep->listener);
-        char what[96];
         ep->paused = true;
-        snprintf(what, sizeof(what), "%u connections open (the cap): no more accepted until "
-                 "one closes", ep->n_conns);
-        log_limited(ep, "connection cap", what);
+        log_limited(&ep->log, "connection cap", LOG_LVL_WARN,
+                    "stats endpoint: %u connections open (the cap): no more accepted until "
+                    "one closes", ep->n_conns);
     }
     return bev;
 }
@@ -173,13 +158,12 @@ static void send_text(struct evhttp_request *req, int code, const char *reason, 
 static void unauthorized(struct stats_endpoint *ep, struct evhttp_request *req)
 {
     struct evbuffer *b = evbuffer_new();
-    char *addr = NULL, what[128];
+    char *addr = NULL;
     ev_uint16_t port = 0;
 
     evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-    snprintf(what, sizeof(what), "request from %s without a valid bearer token",
-             addr ? addr : "?");
-    log_limited(ep, addr ? addr : "?", what);
+    log_limited(&ep->log, addr ? addr : "?", LOG_LVL_WARN,
+                "stats endpoint: request from %s without a valid bearer token", addr ? addr : "?");
     if (!b) {
         evhttp_send_error(req, HTTP_INTERNAL, NULL);
         return;

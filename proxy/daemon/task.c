@@ -200,7 +200,7 @@ static void task_backend_done(struct iscsi_context *iscsi, int status, void *dat
 
     (void)iscsi;
     (void)data;
-    if (status == SCSI_STATUS_CANCELLED || t->aborted || c->state == CONN_CLOSING) {
+    if (status == SCSI_STATUS_CANCELLED || c->state == CONN_CLOSING) {
         task_destroy(t);
         return;
     }
@@ -436,8 +436,9 @@ void task_abort(struct task *t)
     if (t->read_state != READ_NOT_PLANNED) {
         task_read_abort(t);
     } else if (t->state == TASK_AT_BACKEND) {
-        t->aborted = true;
-        backend_cancel(t->conn->backend, t->stask);     /* callback destroys it */
+        backend_abandon(t->conn->backend, t->stask, t->buf);
+        t->stask = NULL;
+        task_destroy(t);
     } else {
         task_destroy(t);
     }

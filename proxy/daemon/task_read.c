@@ -387,13 +387,15 @@ void task_read_abort(struct task *t)
     }
     task_read_set_state(t, READ_PARTS_ABORTED);
     for (size_t i = 0; i < t->n_parts; i++) {
-        if (t->parts[i].done)
+        struct read_part *p = &t->parts[i];
+        if (p->done)
             continue;
-        bool last = t->parts_pending == 1;
-        backend_cancel(t->conn->backend, t->parts[i].stask);    /* runs part_done */
-        if (last)
-            return;     /* part_done destroyed the task */
+        backend_abandon(t->conn->backend, p->stask, p->buf);
+        p->stask = NULL;
+        p->done = true;
+        t->parts_pending--;
     }
+    task_destroy(t);
 }
 
 void task_read_release(struct task *t)

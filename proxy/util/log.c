@@ -1,5 +1,8 @@
 #include "log.h"
 
+#include "clock.h"
+#include "log_limit.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,4 +70,30 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
     }
+}
+
+void log_vlimited(struct log_limit *ll, const char *source, enum log_level level,
+                  const char *fmt, va_list ap)
+{
+    if (level > current_level)
+        return;
+    if (level != LOG_LVL_DEBUG) {
+        struct log_limit_verdict v = log_limit_check(ll, source, clock_now_us());
+        if (!v.log)
+            return;
+        if (v.suppressed)
+            log_msg(level, "%s: %llu log lines suppressed (rate limit)%s", source,
+                    (unsigned long long)v.suppressed, v.shared ? ", with other sources'" : "");
+    }
+    log_vmsg(level, fmt, ap);
+}
+
+void log_limited(struct log_limit *ll, const char *source, enum log_level level,
+                 const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vlimited(ll, source, level, fmt, ap);
+    va_end(ap);
 }

@@ -21,6 +21,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
+struct log_limit;
+/* A line about `source` (an address) through a rate limit (log_limit.h):
+ * logged now, or counted and reported by the next line logged for it.
+ * Debug lines are not limited: debug logging is switched on to see all. */
+void log_limited(struct log_limit *ll, const char *source, enum log_level level,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void log_vlimited(struct log_limit *ll, const char *source, enum log_level level,
+                  const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
