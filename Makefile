@@ -25,8 +25,7 @@ WARN   := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 # daemon/ (sockets, the event loop, libiscsi).  scsi/ and conf/ are pure.
 SRC_DIRS   := proxy/protocol proxy/cache proxy/util proxy/daemon scsi conf
 INCLUDES   := -I. $(addprefix -I,$(SRC_DIRS))
-# Pure code links without libevent and libiscsi (libcrypto: CHAP digests,
-# base64 secrets in conf/).
+# Pure code links without libevent and libiscsi (libcrypto: CHAP digests).
 PURE_LIBS  := $(shell pkg-config --libs inih libisal libcrypto 2>/dev/null)
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) $(INCLUDES) $(PKG_CFLAGS) $(CFLAGS)
 SAN    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -5,6 +5,7 @@
  * the file checked is the file read.
  */
 #include "conf_internal.h"
+#include "conf_private_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,15 +43,18 @@ static int check_secret_file(int fd, const char *path, char *err, size_t err_len
         set_err(err, err_len, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (!S_ISREG(st.st_mode)) {
+    /* Stricter than CF_GROUP_OTHER_RW: no bit at all for group and others. */
+    switch (cf_private_mode(st.st_mode, S_IRWXG | S_IRWXO)) {
+    case CF_PRIVATE_OK:
+        return 0;
+    case CF_PRIVATE_NOT_REGULAR:
         set_err(err, err_len, "%s is not a regular file", path);
-        return -1;
-    }
-    if (st.st_mode & 077) {
+        break;
+    case CF_PRIVATE_SHARED:
         set_err(err, err_len, "%s is readable by group or others (chmod 600)", path);
-        return -1;
+        break;
     }
-    return 0;
+    return -1;
 }
 
 int conf_read_file(const char *path, bool secret, char **text, char *err, size_t err_len)

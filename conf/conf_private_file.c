@@ -14,19 +14,27 @@
  * file is not a token file. */
 #define READ_MAX 4096
 
+enum cf_private_mode cf_private_mode(mode_t mode, mode_t forbidden)
+{
+    if (!S_ISREG(mode))
+        return CF_PRIVATE_NOT_REGULAR;
+    return mode & forbidden ? CF_PRIVATE_SHARED : CF_PRIVATE_OK;
+}
+
 static int check_stat(const struct stat *st, char *why, size_t why_len)
 {
-    if (!S_ISREG(st->st_mode)) {
+    switch (cf_private_mode(st->st_mode, CF_GROUP_OTHER_RW)) {
+    case CF_PRIVATE_OK:
+        return 0;
+    case CF_PRIVATE_NOT_REGULAR:
         snprintf(why, why_len, "not a regular file");
-        return -1;
-    }
-    /* Execute bits give nothing away; read or write by others would. */
-    if (st->st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
+        break;
+    case CF_PRIVATE_SHARED:
         snprintf(why, why_len, "mode %04o lets group or others read or write it (chmod 600)",
                  (unsigned)(st->st_mode & 07777));
-        return -1;
+        break;
     }
-    return 0;
+    return -1;
 }
 
 static int check_absolute(const char *path, char *why, size_t why_len)

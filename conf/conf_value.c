@@ -6,11 +6,11 @@
  */
 #include "conf_value.h"
 
+#include "binary_value.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,85 +331,13 @@ int cv_check_account_name(const char *s, size_t n, const char **why)
     return 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int decode_hex(const char *s, size_t n, unsigned char *out, size_t *out_len,
-                      const char **why)
-{
-    if (n == 0 || n % 2) {
-        *why = n ? "0x value with an odd number of hex digits" : "no hex digits after 0x";
-        return -1;
-    }
-    for (size_t i = 0; i < n; i += 2) {
-        int hi = hex_value(s[i]), lo = hex_value(s[i + 1]);
-        if (hi < 0 || lo < 0) {
-            *why = "0x value with a character that is not a hex digit";
-            return -1;
-        }
-        out[i / 2] = (unsigned char)(hi << 4 | lo);
-    }
-    *out_len = n / 2;
-    return 0;
-}
-
-static int base64_value(char c)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char *p = c ? strchr(alphabet, c) : NULL;
-    return p ? (int)(p - alphabet) : -1;
-}
-
-/* OpenSSL's EVP_DecodeBlock decodes, but also takes white space, and
- * padding anywhere in the last group: the checks here come first. */
-static int decode_base64(const char *s, size_t n, unsigned char *out, size_t *out_len,
-                         const char **why)
-{
-    size_t pad = 0;
-
-    if (n == 0 || n % 4) {
-        *why = n ? "0b value whose length is not a multiple of 4 (base64 with '=' padding)"
-                 : "no base64 digits after 0b";
-        return -1;
-    }
-    while (pad < 2 && s[n - 1 - pad] == '=')
-        pad++;
-    for (size_t i = 0; i < n - pad; i++) {
-        if (base64_value(s[i]) < 0) {
-            *why = "0b value with a character outside the base64 alphabet or misplaced '='";
-            return -1;
-        }
-    }
-    /* The bits of the last digit that no byte uses must be 0 (RFC 4648 3.5). */
-    int last = pad ? base64_value(s[n - 1 - pad]) : 0;
-    if ((pad == 1 && (last & 0x3)) || (pad == 2 && (last & 0xf))) {
-        *why = "0b value whose last digit has bits no byte uses";
-        return -1;
-    }
-    if (n > INT_MAX || EVP_DecodeBlock(out, (const unsigned char *)s, (int)n) < 0) {
-        *why = "0b value that is not base64";
-        return -1;
-    }
-    *out_len = n / 4 * 3 - pad;
-    return 0;
-}
-
 int cv_decode_secret(const char *s, size_t n, unsigned char *out, size_t *out_len,
                      const char **why)
 {
-    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        return decode_hex(s + 2, n - 2, out, out_len, why);
-    if (n >= 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
-        return decode_base64(s + 2, n - 2, out, out_len, why);
+    enum iscsi_binary_encoding enc;
+
+    if (binary_value_prefixed(s, n))
+        return binary_value_decode(s, n, BINARY_VALUE_PAD_REQUIRED, out, n, out_len, &enc, why);
     memcpy(out, s, n);
     *out_len = n;
     return 0;

@@ -43,9 +43,10 @@ bool cv_next_item(const char **p, const char *e, const char **s, size_t *n);
 int cv_check_account_name(const char *s, size_t n, const char **why);
 
 /* A secret as written: 0x/0X and hex digits, 0b/0B and base64 (RFC 7143 6.1
- * binary values), else the text itself.  Strict: an even number of hex
- * digits; base64 in groups of 4 with '=' only as padding and unused bits 0.
- * out holds at least n bytes; *out_len is the decoded length. */
+ * binary values, decoded by binary_value_decode), else the text itself.
+ * Strict: an even number of hex digits; base64 in groups of 4 with '=' only
+ * as padding and unused bits 0.  out holds at least n bytes; *out_len is the
+ * decoded length. */
 int cv_decode_secret(const char *s, size_t n, unsigned char *out, size_t *out_len,
                      const char **why);
 

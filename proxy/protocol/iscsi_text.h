@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Binary values (6.1, "0x" hex and "0b" base64): binary_value.h. */
+#include "binary_value.h"
+
 #define ISCSI_TEXT_KEY_MAX    63     /* RFC 7143 6.1: key names at most 63 bytes */
 #define ISCSI_TEXT_VALUE_MAX  8192   /* largest value any key allows (6.1); keys check less */
 #define ISCSI_TEXT_PAIRS_MAX  64     /* pairs per negotiation sequence we accept */
@@ -75,30 +78,5 @@ int iscsi_text_add_n(struct iscsi_text_builder *b, const char *key, size_t key_l
                      const char *value);
 int iscsi_text_add(struct iscsi_text_builder *b, const char *key, const char *value);
 int iscsi_text_add_u32(struct iscsi_text_builder *b, const char *key, uint32_t value);
-
-/* RFC 7143 6.1 binary-value encodings: hex-constant ("0x" / "0X") and
- * base64-constant ("0b" / "0B", RFC 4648 alphabet). */
-enum iscsi_binary_encoding {
-    ISCSI_BINARY_HEX,
-    ISCSI_BINARY_BASE64,
-};
-
-/*
- * Decode a binary-value of len bytes (not NUL-terminated) into out, at most
- * cap bytes.  Returns 0 with *out_len and *enc set, or -1 when the value is
- * empty, malformed or decodes to more than cap bytes.  Stricter than 6.1
- * in two places, both of which only refuse forms no encoder of a binary
- * string produces: an odd number of hex digits (6.1 would read a leading
- * zero nibble), and base64 whose unused trailing bits are not zero.  Base64
- * pad characters are optional (6.1), but when present they must complete
- * the last quantum.
- */
-int iscsi_binary_decode(const char *s, size_t len, uint8_t *out, size_t cap, size_t *out_len,
-                        enum iscsi_binary_encoding *enc);
-
-/* Encode len bytes as a NUL-terminated binary-value ("0x" lowercase hex, or
- * "0b" padded base64) into out.  Returns 0, or -1 if it does not fit cap. */
-int iscsi_binary_encode(const uint8_t *in, size_t len, enum iscsi_binary_encoding enc,
-                        char *out, size_t cap);
 
 #endif
