@@ -270,6 +270,13 @@ static int handler(void *user, const char *section, const char *name, const char
         conf_fail_key(ps, key, "empty value");
         return 0;
     }
+    /* "key =; x" holds "; x", but written back as "key = ; x" it reads as
+     * an empty value and a comment: refused, so every file prints back to
+     * one that loads the same (fuzz_conf checks that). */
+    if (*value == ';') {
+        conf_fail_key(ps, key, "a value may not start with ';' (it reads as a comment)");
+        return 0;
+    }
     conf_set_key(ps, k, value);
     return !ps->failed;
 }
