@@ -19,9 +19,14 @@
 struct backend {
     struct event_base *base;
     struct iscsi_context *iscsi;    /* the attempt's, then the session's */
-    struct event *io_ev;            /* on iscsi_get_fd() */
+    /* On iscsi_get_fd(): reading while libiscsi wants input, writing only
+     * while it holds output the socket did not take at once (flush_ev
+     * writes first), so a command costs no epoll_ctl. */
+    struct event *rd_ev, *wr_ev;
+    bool rd_on, wr_on;
     int io_fd;
-    short io_events;
+    struct event *flush_ev;         /* write what was just queued, this loop turn */
+    bool flush_pending;
     struct event *tick_ev;          /* lets libiscsi scan for timeouts */
     struct event *attempt_ev;       /* bounds one login attempt */
     struct event *next_ev;          /* the next attempt, outside libiscsi's callbacks */
@@ -86,10 +91,20 @@ static const char *attempt_address(const struct backend *b)
     return r ? r : b->portals[portal_plan_current(&b->plan)];
 }
 
+static void unwatch(struct backend *b)
+{
+    if (b->rd_ev)
+        event_free(b->rd_ev);
+    if (b->wr_ev)
+        event_free(b->wr_ev);
+    b->rd_ev = b->wr_ev = NULL;
+    b->rd_on = b->wr_on = false;
+    b->io_fd = -1;
+}
+
 static void stop_io(struct backend *b)
 {
-    if (b->io_ev)
-        event_del(b->io_ev);
+    unwatch(b);
     event_del(b->attempt_ev);
 }
 
@@ -164,6 +179,14 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
     backend_watch(b);
 }
 
+static bool set_watch(struct event *ev, bool *on, bool want)
+{
+    if (want == *on)
+        return true;
+    *on = want;
+    return (want ? event_add(ev, NULL) : event_del(ev)) == 0;
+}
+
 /* Keep the libevent registration in step with what libiscsi wants. */
 static void backend_watch(struct backend *b)
 {
@@ -171,21 +194,51 @@ static void backend_watch(struct backend *b)
         return;
     int fd = iscsi_get_fd(b->iscsi);
     int want = iscsi_which_events(b->iscsi);
-    short events = (short)(((want & POLLIN) ? EV_READ : 0) | ((want & POLLOUT) ? EV_WRITE : 0));
 
-    if (fd == b->io_fd && events == b->io_events)
-        return;
-    if (b->io_ev) {
-        event_free(b->io_ev);
-        b->io_ev = NULL;
+    if (fd != b->io_fd) {
+        unwatch(b);
+        if (fd < 0)
+            return;
+        b->io_fd = fd;
+        b->rd_ev = event_new(b->base, fd, EV_READ | EV_PERSIST, backend_io_cb, b);
+        b->wr_ev = event_new(b->base, fd, EV_WRITE | EV_PERSIST, backend_io_cb, b);
+        if (!b->rd_ev || !b->wr_ev) {
+            backend_fail(b, "cannot watch the backend socket");
+            return;
+        }
     }
-    b->io_fd = fd;
-    b->io_events = events;
-    if (fd < 0 || events == 0)
-        return;
-    b->io_ev = event_new(b->base, fd, events | EV_PERSIST, backend_io_cb, b);
-    if (!b->io_ev || event_add(b->io_ev, NULL) < 0)
+    if (!set_watch(b->rd_ev, &b->rd_on, want & POLLIN) ||
+        !set_watch(b->wr_ev, &b->wr_on, (want & POLLOUT) && !b->flush_pending))
         backend_fail(b, "cannot watch the backend socket");
+}
+
+/* A PDU was queued (outside libiscsi's callbacks or inside them): write it
+ * from the loop, before waiting for the socket to say it is writable. */
+static void backend_kick(struct backend *b)
+{
+    if (b->logged_in && !b->wr_on && !b->flush_pending) {
+        b->flush_pending = true;
+        event_active(b->flush_ev, 0, 0);
+    } else if (!b->flush_pending) {
+        backend_watch(b);
+    }
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct backend *b = arg;
+
+    (void)fd;
+    (void)what;
+    b->flush_pending = false;
+    if (b->failed || b->attempt_over)
+        return;
+    if ((iscsi_which_events(b->iscsi) & POLLOUT) &&
+        (iscsi_service(b->iscsi, POLLOUT) < 0 || b->lost)) {
+        backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
+        return;
+    }
+    backend_watch(b);
 }
 
 char *backend_peer_address(struct backend *b, char *out, size_t cap)
@@ -299,12 +352,7 @@ static void attempt_start(struct backend *b)
 {
     const struct timeval limit = { (time_t)b->timeout_seconds, 0 };
 
-    if (b->io_ev) {
-        event_free(b->io_ev);
-        b->io_ev = NULL;
-    }
-    b->io_fd = -1;
-    b->io_events = 0;
+    unwatch(b);
     if (b->iscsi)
         iscsi_destroy_context(b->iscsi);
     b->attempt_over = false;
@@ -361,7 +409,8 @@ struct backend *backend_new(struct event_base *base, const struct backend_params
     b->tick_ev = event_new(base, -1, EV_PERSIST, backend_tick_cb, b);
     b->attempt_ev = evtimer_new(base, attempt_timeout_cb, b);
     b->next_ev = event_new(base, -1, 0, next_attempt_cb, b);
-    if (!ok || !b->tick_ev || !b->attempt_ev || !b->next_ev) {
+    b->flush_ev = event_new(base, -1, 0, flush_cb, b);
+    if (!ok || !b->tick_ev || !b->attempt_ev || !b->next_ev || !b->flush_ev) {
         log_error("backend %s: cannot set up a session: out of memory", p->portals[0]);
         backend_free(b);
         return NULL;
@@ -386,8 +435,9 @@ void backend_free(struct backend *b)
         return;
     b->failed = true;       /* no callbacks into the owner from here on */
     b->attempt_over = true;
-    if (b->io_ev)
-        event_free(b->io_ev);
+    unwatch(b);
+    if (b->flush_ev)
+        event_free(b->flush_ev);
     if (b->tick_ev)
         event_free(b->tick_ev);
     if (b->attempt_ev)
@@ -502,7 +552,7 @@ int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
     }
     note_sent(b);
     zero_probe_note_send(&b->sent, lun, clock_now_us());
-    backend_watch(b);
+    backend_kick(b);
     return 0;
 }
 
@@ -528,7 +578,7 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
         return -1;
     }
     note_sent(b);
-    backend_watch(b);
+    backend_kick(b);
     return 0;
 }
 
@@ -570,7 +620,7 @@ void backend_ping(struct backend *b)
     b->ping_out = true;
     b->ping_sent_us = clock_now_us();
     note_sent(b);
-    backend_watch(b);
+    backend_kick(b);
 }
 
 uint64_t backend_ping_latency_us(const struct backend *b)
@@ -591,5 +641,5 @@ void backend_logout(struct backend *b)
     if (!usable(b))
         return;
     if (iscsi_logout_async(b->iscsi, logout_cb, NULL) == 0)
-        backend_watch(b);
+        backend_kick(b);
 }

@@ -6,6 +6,7 @@
  */
 #include "conn.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -109,6 +110,53 @@ void conn_update_window(struct conn *c)
 #define ZERO_BUFFER_LEN (256 * 1024)
 static const uint8_t zero_buffer[ZERO_BUFFER_LEN];
 
+/* PDUs are written from the loop as soon as the code queueing them has
+ * returned, not after epoll says the socket is writable: a command then
+ * costs no epoll_ctl and no extra wake-up.  Only output the socket did not
+ * take switches the bufferevent's own writing on, until it drains
+ * (conn_write_cb). */
+static void flush_soon(struct conn *c)
+{
+    if (!c->flush_pending && !(bufferevent_get_enabled(c->bev) & EV_WRITE)) {
+        c->flush_pending = true;
+        event_active(c->flush_ev, EV_TIMEOUT, 0);
+    }
+}
+
+static void output_drained(struct conn *c)
+{
+    if (c->state == CONN_DRAINING) {
+        conn_close(c, c->close_reason);
+        return;
+    }
+    if (c->rx_stalled)
+        conn_resume(c);
+}
+
+static void conn_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    (void)fd;
+    (void)what;
+    c->flush_pending = false;
+    if (c->state == CONN_CLOSING || (bufferevent_get_enabled(c->bev) & EV_WRITE))
+        return;
+    /* The bufferevent keeps its output's start frozen but while it writes. */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        conn_close(c, "socket error");
+        return;
+    }
+    if (evbuffer_get_length(out) > 0)
+        bufferevent_enable(c->bev, EV_WRITE);
+    else
+        output_drained(c);
+}
+
 void conn_send_begin(struct conn *c, struct iscsi_pdu_hdr *h, uint32_t len)
 {
     uint8_t head[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
@@ -127,6 +175,7 @@ void conn_send_begin(struct conn *c, struct iscsi_pdu_hdr *h, uint32_t len)
         head_len += ISCSI_DIGEST_LEN;
     }
     evbuffer_add(bufferevent_get_output(c->bev), head, head_len);
+    flush_soon(c);
 }
 
 void conn_send_data(struct conn *c, const void *data, uint32_t len, struct iobuf *ref)
@@ -306,16 +355,11 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     conn_process_input(arg);
 }
 
+/* The output drained (the write low watermark is 0). */
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
-    struct conn *c = arg;
-
-    if (c->state == CONN_DRAINING && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
-        conn_close(c, c->close_reason);
-        return;
-    }
-    if (c->rx_stalled)
-        conn_resume(c);
+    bufferevent_disable(bev, EV_WRITE);
+    output_drained(arg);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -365,6 +409,7 @@ static void conn_free_cb(evutil_socket_t fd, short what, void *arg)
         lun_unblock_negatives(p, p->conf->backend_timeout);
     bufferevent_free(c->bev);
     event_free(c->resume_ev);
+    event_free(c->flush_ev);
     event_free(c->free_ev);
     event_free(c->order_ev);
     event_free(c->login_ev);
@@ -399,6 +444,7 @@ void conn_close_after_flush(struct conn *c, const char *why)
         conn_close(c, why);
         return;
     }
+    bufferevent_enable(c->bev, EV_WRITE);
     /* A peer that never reads does not keep the connection alive. */
     event_add(c->free_ev, &drain_limit);
 }
@@ -425,16 +471,20 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->resume_ev = event_new(p->base, -1, 0, conn_resume_cb, c);
+    c->flush_ev = event_new(p->base, -1, 0, conn_flush_cb, c);
     c->free_ev = event_new(p->base, -1, 0, conn_free_cb, c);
     c->order_ev = event_new(p->base, -1, 0, task_order_release_cb, c);
     c->login_ev = evtimer_new(p->base, conn_login_timeout_cb, c);
-    if (!c->bev || !c->resume_ev || !c->free_ev || !c->order_ev || !c->login_ev) {
+    if (!c->bev || !c->resume_ev || !c->flush_ev || !c->free_ev || !c->order_ev ||
+        !c->login_ev) {
         if (c->bev)
             bufferevent_free(c->bev);
         else
             evutil_closesocket(fd);
         if (c->resume_ev)
             event_free(c->resume_ev);
+        if (c->flush_ev)
+            event_free(c->flush_ev);
         if (c->free_ev)
             event_free(c->free_ev);
         if (c->order_ev)
@@ -448,7 +498,7 @@ struct conn *conn_new(struct proxy *p, evutil_socket_t fd, const char *peer, con
     /* Input is bounded by one maximal PDU plus what the kernel hands over. */
     bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * conn_max_pdu(c));
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
     conn_login_timer_start(c);
     TAILQ_INSERT_TAIL(&p->conns, c, link);
     p->n.connections_total++;

@@ -168,6 +168,8 @@ struct conn {
     uint32_t next_ttt;
     bool rx_stalled;                /* input paused until memory frees up */
     struct event *resume_ev;        /* re-runs input processing after a stall */
+    struct event *flush_ev;         /* writes queued PDUs this loop turn */
+    bool flush_pending;
 
     /* Text Request continuation (C bit), bounded */
     uint8_t *text_buf;
