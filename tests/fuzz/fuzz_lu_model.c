@@ -66,8 +66,9 @@
  * Planted bugs (lun_get keyed by LUN number, lu_key_mutation_reaches blind
  * to other keys, copies not blocking or IMMED ending the block at status,
  * unknown outcomes not blocking, no generation check, LUNS CHANGED keeping
- * the bindings) are each caught: docs/ARCHITECTURE.md, "Fuzzing the
- * model", has the table.  Not modelled: time (the one-second rule), the
+ * the bindings): docs/ARCHITECTURE.md, "Fuzzing the model", has the table
+ * of which invariant caught each and how fast, and the seeds
+ * (multipath_write, ended_write_lands) for the two chains a run missed.  Not modelled: time (the one-second rule), the
  * query queue's joining (each READ has its own query), task management,
  * reservations, capacity changes, POPULATE TOKEN / WRITE USING TOKEN and
  * COPY OPERATION ABORT, a SAN that answers a unit attention after the
@@ -334,11 +335,12 @@ static void check(void)
  * new combinations are kept although they run no new code (issue 9's bugs
  * need long chains of events that code coverage does not reward): the
  * writers each kind of event met, and the abstract state of each object
- * (negatives, bound, another key with the designator, writes in flight) and
+ * (negatives, bound, another key with the designator, and whether that one
+ * is the same LU (multipath) or another (template hosts), writes in flight) and
  * of each session (bindings, remaps not told, copies).  Presence only: an
  * input that merely repeats a state is not new. */
 __attribute__((used, section("__libfuzzer_extra_counters")))
-static uint8_t feat[16 * 32 + 256 + 64];
+static uint8_t feat[16 * 32 + 512 + 64];
 
 static bool has_negatives(const struct obj *o)
 {
@@ -369,8 +371,11 @@ static void features(unsigned ev)
                      (o->coh.mode == CONF_COHERENCE_EXCLUSIVE ? 8u : 0);
         if (!o->used)
             continue;
-        for (int j = 0; j < MAX_OBJ; j++)               /* may be the same LU */
-            f |= j != i && neg[j] && scsi_devid_equal(&o->key.id, &S.obj[j].key.id) ? 16u : 0;
+        for (int j = 0; j < MAX_OBJ; j++) {             /* may be the same LU */
+            bool same_id = j != i && neg[j] && scsi_devid_equal(&o->key.id, &S.obj[j].key.id);
+            f |= same_id ? 16u : 0;
+            f |= same_id && S.obj[j].lu == o->lu ? 256u : 0;
+        }
         for (int s = 0; s < N_SLOT; s++)
             for (uint32_t n = 0; S.ses[s].up && n < N_NUM; n++)
                 f |= nexus_map_lun(&S.ses[s].nm, n) == LUN(o) ? 32u : 0;
@@ -386,7 +391,7 @@ static void features(unsigned ev)
             f |= (nexus_map_lun(&c->nm, n) ? 8u : 0) | (S.ua[s][n] & UA_REMAP ? 16u : 0) |
                  (c->allowed[n] & (c->allowed[n] - 1) ? 32u : 0);
         if (c->up)
-            feat[16 * 32 + 256 + f] = 1;
+            feat[16 * 32 + 512 + f] = 1;
     }
 }
 
