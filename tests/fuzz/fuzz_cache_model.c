@@ -245,7 +245,7 @@ static void check_map(void)
             if (r != PAGE_PARTIAL)
                 continue;
             uint16_t z = allocmap_partial_zeros(S.map, k);
-            CHECK(z != 0 && z != (uint16_t)((1u << S.granules) - 1));
+            CHECK(z != (uint16_t)((1u << S.granules) - 1));   /* 0: told in part */
             CHECK(S.limited || z == S.shadow_zeros[k]);
             for (uint64_t b = k * S.pb; b < page_end(k); b++)
                 CHECK(!(z >> ((b - k * S.pb) / S.gb) & 1)
@@ -500,7 +500,12 @@ static void query_answer(void)
         len = (d >> 1) == 0 || (d >> 1) > run_end - b ? run_end - b : d >> 1;
         if (q->snap[b] != 0 || (d & 1) != 0) {
             put_desc(n_desc++, b, len, mapped[b % 3]);
-            S.mapped[n_mapped++] = (struct lba_extent){ b, len };
+            /* the parser merges adjacent runs of a kind, and a page two
+             * mapped descriptors cover together is covered */
+            if (n_mapped > 0 && S.mapped[n_mapped - 1].lba + S.mapped[n_mapped - 1].blocks == b)
+                S.mapped[n_mapped - 1].blocks += len;
+            else
+                S.mapped[n_mapped++] = (struct lba_extent){ b, len };
             continue;
         }
         put_desc(n_desc++, b, len, b & 1 ? SCSI_PROV_ANCHORED : SCSI_PROV_DEALLOCATED);
