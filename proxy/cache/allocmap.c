@@ -532,6 +532,15 @@ void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
         heal_partial(m, first + count - 1, lba, end);
 }
 
+void allocmap_learn_zeroed(struct allocmap *m, uint64_t lba, uint64_t blocks)
+{
+    uint64_t first, count;
+    if (covered(m, lba, blocks, &first, &count))
+        apply(m, first, count,
+              STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_ALLOCATED) | STATE_BIT(PAGE_PARTIAL),
+              PAGE_UNALLOCATED, FALL_SKIP);
+}
+
 void allocmap_invalidate(struct allocmap *m)
 {
     for (size_t c = 0; c < m->nchunks; c++)

@@ -102,6 +102,12 @@ void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t block
  * Always safe: it heals a negative a missed write left. */
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
+/* A write the proxy forwarded left [lba, lba + blocks) reading zeros, race-
+ * filtered (zero_write.h): pages it covers become UNALLOCATED, whatever
+ * their state (the write itself made them ALLOCATED); pages it covers in
+ * part stay as they are.  Skipped when memory is short. */
+void allocmap_learn_zeroed(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
 /* Everything back to UNKNOWN (unit attention, reset, session loss, a
  * command of unknown effect). */
 void allocmap_invalidate(struct allocmap *m);
