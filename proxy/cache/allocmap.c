@@ -469,7 +469,8 @@ void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t block
 }
 
 /* A mapped extent [lba, end) covers page `page` in part: if it is PARTIAL,
- * the zero granules the extent touches hold data after all. */
+ * the zero granules the extent touches hold data after all.  It stays
+ * PARTIAL when none is left (told only by answers, like describe_in_part). */
 static void heal_partial(struct allocmap *m, uint64_t page, uint64_t lba, uint64_t end)
 {
     if (allocmap_get(m, page) != PAGE_PARTIAL)
@@ -488,10 +489,25 @@ static void heal_partial(struct allocmap *m, uint64_t page, uint64_t lba, uint64
     }
     if (keep == zeros)
         return;
-    if (!(keep & real))         /* only granules past the LUN's end are left */
-        apply(m, page, 1, STATE_BIT(PAGE_PARTIAL), PAGE_ALLOCATED, PAGE_UNKNOWN);
-    else
-        set_partial(m, page, keep);
+    /* Only granules past the LUN's end left: none.  Replacing a mask never
+     * needs memory. */
+    set_partial(m, page, keep & real ? keep : 0);
+}
+
+/* A mapped extent [lba, end) covers UNKNOWN page `page` in part: the page
+ * becomes PARTIAL with no zero granule yet (read as ALLOCATED, but told
+ * only by answers, so a later answer's negatives may still add its zero
+ * granules: the page where two answers meet).  Not covered, or not
+ * UNKNOWN: nothing.  Short of memory it stays UNKNOWN, and the caller makes
+ * it ALLOCATED. */
+static void describe_in_part(struct allocmap *m, uint64_t page, uint64_t lba, uint64_t end)
+{
+    uint64_t ps = page << m->page_shift;
+    uint64_t pe = min64(ps + m->page_blocks, m->lun_blocks);
+
+    if ((lba <= ps && end >= pe) || allocmap_get(m, page) != PAGE_UNKNOWN)
+        return;
+    set_partial(m, page, 0);
 }
 
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
@@ -499,6 +515,10 @@ void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
     uint64_t first, count, cf, cc;
     if (!touched(m, lba, blocks, &first, &count))
         return;
+    uint64_t end = lba + min64(blocks, m->lun_blocks - lba);
+    describe_in_part(m, first, lba, end);
+    if (count > 1)
+        describe_in_part(m, first + count - 1, lba, end);
     apply(m, first, count, STATE_BIT(PAGE_UNKNOWN), PAGE_ALLOCATED, FALL_SKIP);
     /* Heal what was missed: a block the SAN maps is no zero.  Within one
      * answer this changes nothing (its negatives, applied first, and its
@@ -507,10 +527,18 @@ void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks)
     apply(m, first, count, STATE_BIT(PAGE_UNALLOCATED), PAGE_ALLOCATED, PAGE_UNKNOWN);
     if (covered(m, lba, blocks, &cf, &cc))
         apply(m, cf, cc, STATE_BIT(PAGE_PARTIAL), PAGE_ALLOCATED, PAGE_UNKNOWN);
-    uint64_t end = lba + min64(blocks, m->lun_blocks - lba);
     heal_partial(m, first, lba, end);
     if (count > 1)
         heal_partial(m, first + count - 1, lba, end);
+}
+
+void allocmap_learn_zeroed(struct allocmap *m, uint64_t lba, uint64_t blocks)
+{
+    uint64_t first, count;
+    if (covered(m, lba, blocks, &first, &count))
+        apply(m, first, count,
+              STATE_BIT(PAGE_UNKNOWN) | STATE_BIT(PAGE_ALLOCATED) | STATE_BIT(PAGE_PARTIAL),
+              PAGE_UNALLOCATED, FALL_SKIP);
 }
 
 void allocmap_invalidate(struct allocmap *m)

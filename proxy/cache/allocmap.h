@@ -5,13 +5,17 @@
  *   UNKNOWN      nothing known                    (READ: ask GET LBA STATUS)
  *   ALLOCATED    may hold data                    (READ: from the backend)
  *   UNALLOCATED  every block reads zeros now      (READ: zeros from the proxy)
- *   PARTIAL      ALLOCATED, but an answer showed some of its granules (1/16
- *                of a page, at least a block) read zeros (READ: zeros for
- *                those in `exclusive` mode, the rest from the backend)
+ *   PARTIAL      ALLOCATED, but told only by answers, which described it in
+ *                part: the granules (1/16 of a page, at least a block) its
+ *                mask names read zeros (READ: zeros for those in `exclusive`
+ *                mode, the rest from the backend).  The mask may be empty: a
+ *                page a mapped extent covers in part, whose rest a later
+ *                answer may still show zero (the page where two answers meet).
  *
  * PARTIAL keeps large pages from costing their whole size when extents are
  * finer than a page (an aged filesystem on 64 KiB pages): it is made only
- * from race-filtered answers, and every mutation turns it into ALLOCATED.
+ * from answers (negatives race-filtered), and every mutation turns it into
+ * ALLOCATED, which negatives never touch.
  *
  * Invariant: a page is UNALLOCATED only if every block of it reads zeros on
  * the backend.  The map only stores; the race rule lives in mutlog.c and the
@@ -89,11 +93,20 @@ void allocmap_forget_covered(struct allocmap *m, uint64_t lba, uint64_t blocks);
  * unallocated extents before its mapped ones, which would otherwise make
  * its mixed pages ALLOCATED first. */
 void allocmap_learn_unallocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
-/* Mapped extents of an answer: UNKNOWN and UNALLOCATED pages it touches
- * become ALLOCATED, and so do PARTIAL pages it covers; a PARTIAL page it
- * covers in part loses the zero granules it touches (ALLOCATED when none
- * is left).  Always safe: it heals a negative a missed write left. */
+/* Mapped extents of an answer: pages it covers become ALLOCATED (ALLOCATED
+ * and UNALLOCATED pages it touches too); an UNKNOWN page it covers in part
+ * becomes PARTIAL with no zero granule (ALLOCATED when memory is short), a
+ * PARTIAL page it covers in part loses the zero granules it touches (and
+ * stays PARTIAL, perhaps with none).  Apply an answer's mapped extents as
+ * merged runs: two that cover a page together then make it ALLOCATED.
+ * Always safe: it heals a negative a missed write left. */
 void allocmap_learn_allocated(struct allocmap *m, uint64_t lba, uint64_t blocks);
+
+/* A write the proxy forwarded left [lba, lba + blocks) reading zeros, race-
+ * filtered (zero_write.h): pages it covers become UNALLOCATED, whatever
+ * their state (the write itself made them ALLOCATED); pages it covers in
+ * part stay as they are.  Skipped when memory is short. */
+void allocmap_learn_zeroed(struct allocmap *m, uint64_t lba, uint64_t blocks);
 
 /* Everything back to UNKNOWN (unit attention, reset, session loss, a
  * command of unknown effect). */

@@ -49,8 +49,8 @@ const char *lu_policy_geometry(const struct scsi_capacity *cap, const struct scs
     /* Deallocated blocks read zeros only with LBPRZ=1 and a provisioning
      * page that does not say otherwise; else the SAN's answers say nothing
      * about zeros, and only data does. */
-    out->zeros_from = lbp && scsi_lun_unmapped_reads_zeros(cap, lbp) ? LU_ZEROS_FROM_STATUS
-                                                                     : LU_ZEROS_FROM_DATA;
+    out->unmapped_reads_zeros = lbp && scsi_lun_unmapped_reads_zeros(cap, lbp);
+    out->zeros_from = out->unmapped_reads_zeros ? LU_ZEROS_FROM_STATUS : LU_ZEROS_FROM_DATA;
     out->block_size = cap->block_len;
     out->n_blocks = cap->num_blocks;
     out->page_blocks = page_blocks(cap->block_len, bl->opt_unmap_gran, page_size);

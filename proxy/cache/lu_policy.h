@@ -40,6 +40,8 @@ const char *lu_zero_source_name(enum lu_zero_source z);
 
 struct lu_geometry {
     enum lu_zero_source zeros_from;
+    bool unmapped_reads_zeros;  /* LBPME=1, LBPRZ=1, the LBP VPD page agreeing: a
+                                   WRITE SAME with UNMAP of a zero block leaves zeros */
     uint32_t block_size;
     uint64_t n_blocks;
     uint32_t page_blocks;       /* a power of two, >= 1 */

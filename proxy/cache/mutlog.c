@@ -101,14 +101,17 @@ static void range_of(uint64_t lba, uint64_t blocks, uint64_t *start, uint64_t *e
 struct excl_iter {
     const struct mutlog *l;
     uint64_t since;
+    const struct mutation *self;        /* in flight, but not excluded */
     const struct mutation *m;
     size_t i;
 };
 
-static void excl_first(struct excl_iter *it, const struct mutlog *l, uint64_t since)
+static void excl_first(struct excl_iter *it, const struct mutlog *l, uint64_t since,
+                       const struct mutation *self)
 {
     it->l = l;
     it->since = since;
+    it->self = self;
     it->m = l->inflight;
     it->i = 0;
 }
@@ -119,6 +122,8 @@ static bool excl_next(struct excl_iter *it, uint64_t *start, uint64_t *end)
         const struct mutation *m = it->m;
 
         it->m = m->next;
+        if (m == it->self)
+            continue;
         range_of(m->lba, m->blocks, start, end);
         if (*start < *end)
             return true;
@@ -203,15 +208,15 @@ static void out_add(struct out *o, uint64_t start, uint64_t end)
  * start lowest, emits the free parts below the lowest start left out (the
  * horizon), and returns where the next pass starts (> cur).
  */
-static uint64_t sweep(const struct mutlog *l, uint64_t since, uint64_t cur, uint64_t end,
-                      struct out *o)
+static uint64_t sweep(const struct mutlog *l, uint64_t since, const struct mutation *self,
+                      uint64_t cur, uint64_t end, struct out *o)
 {
     struct span h[BATCH], r;
     struct excl_iter it;
     uint64_t horizon = end, pos = cur;
     size_t n = 0;
 
-    excl_first(&it, l, since);
+    excl_first(&it, l, since, self);
     while (excl_next(&it, &r.start, &r.end)) {
         if (r.end <= cur || r.start >= horizon)
             continue;
@@ -245,7 +250,8 @@ static uint64_t sweep(const struct mutlog *l, uint64_t since, uint64_t cur, uint
     return pos;
 }
 
-bool mutlog_filter(const struct mutlog *l, uint64_t since, uint64_t lba, uint64_t blocks,
+static bool filter(const struct mutlog *l, uint64_t since, const struct mutation *self,
+                   uint64_t lba, uint64_t blocks,
                    void (*emit)(void *arg, uint64_t lba, uint64_t blocks), void *arg)
 {
     struct out o = { emit, arg, lba, lba };
@@ -255,7 +261,20 @@ bool mutlog_filter(const struct mutlog *l, uint64_t since, uint64_t lba, uint64_
         return false;
     end = blocks > UINT64_MAX - lba ? UINT64_MAX : lba + blocks;
     while (cur < end)
-        cur = sweep(l, since, cur, end, &o);
+        cur = sweep(l, since, self, cur, end, &o);
     out_flush(&o);
     return true;
+}
+
+bool mutlog_filter(const struct mutlog *l, uint64_t since, uint64_t lba, uint64_t blocks,
+                   void (*emit)(void *arg, uint64_t lba, uint64_t blocks), void *arg)
+{
+    return filter(l, since, NULL, lba, blocks, emit, arg);
+}
+
+bool mutlog_filter_own(const struct mutlog *l, const struct mutation *self, uint64_t lba,
+                       uint64_t blocks, void (*emit)(void *arg, uint64_t lba, uint64_t blocks),
+                       void *arg)
+{
+    return filter(l, self->seq, self, lba, blocks, emit, arg);
 }

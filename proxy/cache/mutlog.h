@@ -75,4 +75,16 @@ void mutlog_invalidate(struct mutlog *l);
 bool mutlog_filter(const struct mutlog *l, uint64_t since, uint64_t lba, uint64_t blocks,
                    void (*emit)(void *arg, uint64_t lba, uint64_t blocks), void *arg);
 
+/*
+ * The same for what a mutation still in flight (`self`, begun and not
+ * ended) left in [lba, lba + blocks) when it completed: `since` is its own
+ * sequence number, and its own entry excludes nothing.  Every other
+ * mutation in flight, or completed after it was sent, is excluded (it may
+ * have been executed after it); one completed before it was sent was
+ * executed before it, and is not.
+ */
+bool mutlog_filter_own(const struct mutlog *l, const struct mutation *self, uint64_t lba,
+                       uint64_t blocks, void (*emit)(void *arg, uint64_t lba, uint64_t blocks),
+                       void *arg);
+
 #endif

@@ -109,7 +109,8 @@ struct task {
                                may its GET LBA STATUS answer or READ data teach
                                t->lun (a unit attention may have unbound it) */
     uint64_t learn_since;   /* a READ's backend data (whole or parts): when sent */
-    uint64_t learn_facts_gen;   /* ... and the LUN's facts then (whole READs) */
+    uint64_t learn_facts_gen;   /* ... and the LUN's facts then (whole READs, and
+                                   mutations: zeros written, zero_write.c) */
     struct scsi_copy_info copy;     /* THIRD-PARTY COPY OUT (task_copy.c) */
     bool copy_blocking;     /* its block of negatives is not accounted for yet */
     uint64_t resv_sets;     /* the LUN's reservation sets count when sent */

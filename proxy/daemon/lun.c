@@ -280,6 +280,7 @@ static void probe_finish(struct probe *pr, const char *passthrough_why)
     }
     l->facts_gen++;             /* READs planned before now do not reply */
     l->zeros_from = g.zeros_from;
+    l->unmapped_reads_zeros = g.unmapped_reads_zeros;
     l->block_size = g.block_size;
     l->n_blocks = g.n_blocks;
     l->page_blocks = g.page_blocks;

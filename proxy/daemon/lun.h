@@ -58,6 +58,7 @@ struct lun_counters {
     uint64_t query_errors;          /* failed or malformed answers */
     uint64_t queries_dropped_race;  /* answers whose negatives the race rule dropped */
     uint64_t zero_bytes_learned;    /* READ data bytes that taught the map zeros */
+    uint64_t zero_bytes_written;    /* bytes of zeros written that taught the map */
     uint64_t lba_status_local;      /* initiators' GET LBA STATUS answered from the map */
     uint64_t lba_status_forwarded;  /* ... sent to the backend */
     uint64_t mutations;             /* commands that marked pages ALLOCATED */
@@ -90,6 +91,7 @@ struct lun {
 
     /* facts */
     enum lu_zero_source zeros_from; /* GET LBA STATUS answers, or READ data */
+    bool unmapped_reads_zeros;      /* LBPRZ=1: deallocated and anchored blocks read zeros */
     uint32_t block_size;
     uint64_t n_blocks;
     uint32_t page_blocks;
@@ -263,5 +265,14 @@ void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t
                      uint64_t blocks, const uint8_t *data);
 size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
                             uint64_t asked_lba, struct lba_extent *out, size_t out_cap);
+/* A mutation through l completed GOOD, its log entry `self` not ended yet:
+ * if it left zeros (a WRITE of zeros, a WRITE SAME of a zero block), they
+ * teach the map on a LUN whose zeros come from data (zero_write.c), and are
+ * counted.  data: the Data-Out forwarded. */
+struct scsi_cdb_info;
+struct mutation;
+void lun_learn_written_zeros(struct lun *l, const struct scsi_cdb_info *ci, const uint8_t *cdb,
+                             const struct mutation *self, uint64_t facts_gen, bool sent_bound,
+                             const uint8_t *data, size_t len);
 
 #endif

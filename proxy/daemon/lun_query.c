@@ -18,6 +18,7 @@
 #include "lu_policy.h"
 #include "lun.h"
 #include "zero_learn.h"
+#include "zero_write.h"
 #include "read_plan.h"
 #include "scsi_cdb.h"
 #include "scsi_lba_status.h"
@@ -103,6 +104,24 @@ void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t
         .since = since, .lba = lba, .blocks = blocks, .block_size = l->block_size, .data = data,
     };
     l->n.zero_bytes_learned += zero_learn_apply(&in) * l->block_size;
+}
+
+void lun_learn_written_zeros(struct lun *l, const struct scsi_cdb_info *ci, const uint8_t *cdb,
+                             const struct mutation *self, uint64_t facts_gen, bool sent_bound,
+                             const uint8_t *data, size_t len)
+{
+    if (!lun_zero_serving(l) || !l->map)
+        return;
+    struct zero_write_in in = {
+        .map = l->map, .log = &l->log, .zeros_from = l->zeros_from,
+        .exclusive = l->coherence.mode == CONF_COHERENCE_EXCLUSIVE,
+        .negatives_blocked = l->proxy->negatives_blocked != 0,
+        .unmapped_reads_zeros = l->unmapped_reads_zeros, .lun_blocks = l->n_blocks,
+        .block_size = l->block_size, .ci = ci, .cdb = cdb, .self = self,
+        .same_facts = facts_gen == l->facts_gen, .sent_bound = sent_bound,
+        .data = data, .len = len,
+    };
+    l->n.zero_bytes_written += zero_write_apply(&in) * l->block_size;
 }
 
 static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)

@@ -75,8 +75,10 @@ static const struct lun_metric lun_metrics[] = {
       "Answers whose unallocated extents the race rule dropped whole.", "counter", NULL,
       LC(queries_dropped_race) },
     { "zero_learned_bytes_total",
-      "READ data bytes from the backend that taught the cache zeros (LUNs whose holes the "
-      "SAN does not report).", "counter", NULL, LC(zero_bytes_learned) },
+      "Bytes of zeros that taught the cache (LUNs whose holes the SAN does not report): "
+      "READ data from the backend, and zeros the initiators wrote.", "counter",
+      "from=\"read\"", LC(zero_bytes_learned) },
+    { "zero_learned_bytes_total", NULL, NULL, "from=\"write\"", LC(zero_bytes_written) },
     { "initiator_lba_status_total",
       "Initiators' GET LBA STATUS commands by who answered them.", "counter",
       "path=\"local\"", LC(lba_status_local) },

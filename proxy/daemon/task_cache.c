@@ -85,6 +85,10 @@ void task_cache_before_send(struct task *t)
         t->sent_bound = lun_of_session(t->conn, t->lun_no) == l;
         return;
     }
+    /* Zeros a WRITE leaves teach the map only with the facts and binding
+     * of now (zero_write.c). */
+    t->learn_facts_gen = l->facts_gen;
+    t->sent_bound = lun_of_session(t->conn, t->lun_no) == l;
     /* Every mutation is logged, whatever the LUN's state: a reload or a
      * re-probe may start zero-serving while it is in flight. */
     enum cache_mutation_kind k = cache_mutation_begin(l->map, &l->log, l->n_blocks, &t->ci,
@@ -152,9 +156,13 @@ void task_cache_completed(struct task *t, int status)
     if (status == SCSI_STATUS_GOOD && l->state == LUN_UNPROBED)
         lun_probe(l, t->conn, t->lun_no);
     if (status == SCSI_STATUS_GOOD && l->map) {
-        if (t->mut_active)
+        if (t->mut_active) {
             cache_mutation_succeeded(l->map, l->n_blocks, &t->ci, task_param(t),
                                      task_param_len(t), &t->mut);
+            /* before task_mutation_end: its own entry is still in flight */
+            lun_learn_written_zeros(l, &t->ci, t->cdb, &t->mut, t->learn_facts_gen,
+                                    t->sent_bound, task_param(t), task_param_len(t));
+        }
         if (t->ci.cls == SCSI_CLASS_READ && t->ci.has_lba && t->buf && t->sent_bound &&
             read_data_whole(t) && (uint64_t)t->ci.nblocks * l->block_size == t->edtl)
             lun_learn_zeros(l, t->learn_since, t->learn_facts_gen, t->ci.lba, t->ci.nblocks,

@@ -8,7 +8,8 @@
  * answered (as parameter data), READs planned in `exclusive` and `verify`
  * mode, initiators' GET LBA STATUS answered from the map
  * (lba_status_answer.c), zeros learned from backend READ data
- * (zero_learn.c), invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
+ * (zero_learn.c) and from WRITEs of zeros and WRITE SAMEs that completed
+ * GOOD (zero_write.c, its own log entry still in flight), invalidations, and negatives blocked everywhere (docs/ARCHITECTURE.md,
  * "Mutations the proxy cannot bound": while blocked, a writer the log does
  * not know may write any block; block and unblock make the LUN forget its
  * negatives).
@@ -38,6 +39,7 @@
 #include "cache_answer.h"
 #include "lba_status_answer.h"
 #include "zero_learn.h"
+#include "zero_write.h"
 #include "mutlog.h"
 #include "read_plan.h"
 #include "scsi_bytes.h"
@@ -55,13 +57,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 enum mut_kind { MUT_WRITE, MUT_WRITE_SAME_ZERO, MUT_WRITE_SAME_UNMAP, MUT_UNMAP, MUT_UNKNOWN,
-                N_MUT_KINDS };
+                MUT_WRITE_ZERO, N_MUT_KINDS };
 
 struct mut {
     bool busy;
     enum mut_kind kind;
     uint64_t lba, blocks;               /* blocks 0 .. lun; MUT_UNKNOWN: whole LUN */
     struct mutation node;
+    /* zeros written (zero_write.c): what the race rule must leave out */
+    unsigned completions;               /* other mutations completed since sent */
+    bool invalidated;                   /* mutlog_invalidate since sent */
+    uint8_t dirty[MAX_BLOCKS];          /* touched by another mutation in flight
+                                           since sent, or while negatives were blocked */
+    uint8_t done[MAX_BLOCKS];           /* its blocks the backend executed */
 };
 
 struct query {
@@ -107,6 +115,7 @@ static struct sim {
     uint8_t neg[MAX_BLOCKS];            /* the blocks it reports unallocated */
     uint8_t in_ans[MAX_BLOCKS];         /* the blocks of the (READ's) answer */
     struct read_seg segs[MAX_SEGS], want[MAX_SEGS];
+    uint8_t zero_data[MAX_BLOCKS];      /* a WRITE's Data-Out of zeros */
 } S;
 
 static uint8_t in_u8(void)
@@ -245,7 +254,7 @@ static void check_map(void)
             if (r != PAGE_PARTIAL)
                 continue;
             uint16_t z = allocmap_partial_zeros(S.map, k);
-            CHECK(z != 0 && z != (uint16_t)((1u << S.granules) - 1));
+            CHECK(z != (uint16_t)((1u << S.granules) - 1));   /* 0: told in part */
             CHECK(S.limited || z == S.shadow_zeros[k]);
             for (uint64_t b = k * S.pb; b < page_end(k); b++)
                 CHECK(!(z >> ((b - k * S.pb) / S.gb) & 1)
@@ -297,11 +306,20 @@ static void mut_send(void)
         m->blocks = MUTLOG_WHOLE_LUN;
     }
     m->busy = true;
+    m->completions = 0;
+    m->invalidated = false;
+    for (uint64_t b = 0; b < S.lun; b++) {
+        m->dirty[b] = (uint8_t)inflight_touches(b);
+        m->done[b] = 0;
+    }
     for (uint64_t b = m->lba; b < clip_end(m->lba, m->blocks); b++) {
         S.inflight[b]++;
         for (size_t i = 0; i < MAX_QUERY; i++)
             if (S.q[i].state != Q_FREE)
                 S.q[i].dirty[b] = 1;
+        for (size_t i = 0; i < MAX_MUT; i++)
+            if (S.mut[i].busy && &S.mut[i] != m)
+                S.mut[i].dirty[b] = 1;
     }
     /* The proxy: log it, mark it, then send it. */
     mutlog_begin(&S.log, &m->node, m->lba, m->blocks);
@@ -333,6 +351,7 @@ static void mut_execute(void)
         break;
     case MUT_WRITE_SAME_ZERO:
     case MUT_WRITE_SAME_UNMAP:
+    case MUT_WRITE_ZERO:
         v = 0;
         break;
     case MUT_UNMAP:             /* advice: the backend may keep the data */
@@ -344,6 +363,56 @@ static void mut_execute(void)
         abort();
     }
     memset(S.backend + a, v, b - a);
+    memset(m->done + a, 1, b - a);
+}
+
+/* A command of zeros completed GOOD: the backend executed every block of it
+ * (those it had not yet, now); the shipped zero_write.c learns, its own
+ * entry still in flight, as the daemon calls it (exclusive, zeros from
+ * data, LBPRZ=1 as the backend model has it).  Expected: the blocks no other
+ * mutation touched since it was sent, unless the log forgot or negatives
+ * are blocked; pages they cover become UNALLOCATED. */
+static void mut_zeros_learned(struct mut *m)
+{
+    static const uint8_t zero_block[1];
+    uint64_t end = clip_end(m->lba, m->blocks), want = 0, run = 0;
+    uint8_t cdb[16] = { 0 };
+    struct scsi_cdb_info ci;
+
+    for (uint64_t b = m->lba; b < end; b++)
+        if (!m->done[b])
+            S.backend[b] = 0;
+    cdb[0] = m->kind == MUT_WRITE_ZERO ? 0x8a : 0x93;
+    cdb[1] = m->kind == MUT_WRITE_SAME_UNMAP ? 0x08 : 0;
+    scsi_put_be64(cdb + 2, m->lba);
+    scsi_put_be32(cdb + 10, (uint32_t)m->blocks);
+    CHECK(scsi_cdb_decode(cdb, sizeof(cdb), &ci) == 0);
+    uint64_t got = zero_write_apply(&(struct zero_write_in){
+        .map = S.map, .log = &S.log, .zeros_from = LU_ZEROS_FROM_DATA, .exclusive = true,
+        .negatives_blocked = S.blocked > 0, .unmapped_reads_zeros = true, .lun_blocks = S.lun,
+        .block_size = 1, .ci = &ci, .cdb = cdb, .self = &m->node, .same_facts = true,
+        .sent_bound = true, .data = m->kind == MUT_WRITE_ZERO ? S.zero_data : zero_block,
+        .len = m->kind == MUT_WRITE_ZERO ? (size_t)m->blocks : 1,
+    });
+    /* WRITE SAME of 0 blocks means to the end, which its log entry (0
+     * blocks) does not cover: nothing. */
+    bool drop = m->blocks == 0 || m->completions > S.ring_cap || m->invalidated || S.blocked;
+    for (uint64_t b = m->lba; b <= end && !drop; b++) {
+        if (b < end && !m->dirty[b]) {
+            run++;
+            want++;
+            continue;
+        }
+        if (run) {
+            uint64_t first, last;
+            first = (b - run + S.pb - 1) / S.pb;
+            last = b == S.lun ? S.pages : b / S.pb;
+            for (uint64_t p = first; p < last; p++)
+                S.shadow[p] = PAGE_UNALLOCATED;
+        }
+        run = 0;
+    }
+    CHECK(got == want);
 }
 
 static void mut_complete(void)
@@ -352,15 +421,23 @@ static void mut_complete(void)
 
     if (m == NULL)
         return;
-    mutlog_end(&S.log, &m->node);
+    /* As task_cache_completed: UNMAP's advice, then zeros written, then
+     * the log entry ends. */
     if (m->kind == MUT_UNMAP || m->kind == MUT_WRITE_SAME_UNMAP)
         shadow_forget_covered(m->lba, m->blocks);
+    if ((m->kind == MUT_WRITE_ZERO || m->kind == MUT_WRITE_SAME_ZERO ||
+         m->kind == MUT_WRITE_SAME_UNMAP) && (in_u8() & 1))
+        mut_zeros_learned(m);
+    mutlog_end(&S.log, &m->node);
     m->busy = false;
     for (uint64_t b = m->lba; b < clip_end(m->lba, m->blocks); b++)
         S.inflight[b]--;
     for (size_t i = 0; i < MAX_QUERY; i++)
         if (S.q[i].state != Q_FREE)
             S.q[i].completions++;
+    for (size_t i = 0; i < MAX_MUT; i++)
+        if (S.mut[i].busy)
+            S.mut[i].completions++;
 }
 
 /* ---- queries --------------------------------------------------------------- */
@@ -500,7 +577,12 @@ static void query_answer(void)
         len = (d >> 1) == 0 || (d >> 1) > run_end - b ? run_end - b : d >> 1;
         if (q->snap[b] != 0 || (d & 1) != 0) {
             put_desc(n_desc++, b, len, mapped[b % 3]);
-            S.mapped[n_mapped++] = (struct lba_extent){ b, len };
+            /* the parser merges adjacent runs of a kind, and a page two
+             * mapped descriptors cover together is covered */
+            if (n_mapped > 0 && S.mapped[n_mapped - 1].lba + S.mapped[n_mapped - 1].blocks == b)
+                S.mapped[n_mapped - 1].blocks += len;
+            else
+                S.mapped[n_mapped++] = (struct lba_extent){ b, len };
             continue;
         }
         put_desc(n_desc++, b, len, b & 1 ? SCSI_PROV_ANCHORED : SCSI_PROV_DEALLOCATED);
@@ -694,6 +776,8 @@ static void invalidate_event(void)
         mutlog_invalidate(&S.log);
         for (size_t i = 0; i < MAX_QUERY; i++)
             S.q[i].invalidated = true;
+        for (size_t i = 0; i < MAX_MUT; i++)
+            S.mut[i].invalidated = true;
     }
 }
 
@@ -709,6 +793,8 @@ static void block_event(bool block)
     else
         S.blocked--;
     mutlog_invalidate(&S.log);
+    for (size_t i = 0; i < MAX_MUT; i++)
+        S.mut[i].invalidated = true;
     shadow_forget_unallocated(0, S.lun);
     for (size_t i = 0; i < MAX_QUERY; i++) {
         S.q[i].invalidated = true;

@@ -6,6 +6,7 @@
 #ifndef ISP_FUZZ_GRANULE_MODEL_H
 #define ISP_FUZZ_GRANULE_MODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "allocmap.h"
@@ -52,19 +53,29 @@ static inline uint16_t model_granules_touched(uint64_t ps, uint64_t pe, uint32_t
 }
 
 /* A mapped extent [lba, end) touches a page in state s with zero granules
- * *z (allocmap_learn_allocated); returns its new state: UNKNOWN and
- * UNALLOCATED become ALLOCATED; a PARTIAL page loses the zero granules
- * touched, ALLOCATED when no real one is left. */
+ * *z (allocmap_learn_allocated); returns its new state: a page it covers
+ * becomes ALLOCATED (ALLOCATED stays); UNALLOCATED becomes ALLOCATED; an
+ * UNKNOWN page it covers in part becomes PARTIAL with no zero granule; a
+ * PARTIAL page covered in part loses the zero granules touched (none left
+ * when only granules past the LUN remain). */
 static inline enum page_state model_learn_allocated(enum page_state s, uint16_t *z, uint64_t ps,
                                                     uint64_t pe, uint32_t gb, uint32_t granules,
                                                     uint64_t lba, uint64_t end)
 {
-    if (s == PAGE_UNKNOWN || s == PAGE_UNALLOCATED)
+    bool covered = lba <= ps && pe <= end;
+
+    if (s == PAGE_UNALLOCATED || (covered && s != PAGE_ALLOCATED))
         return PAGE_ALLOCATED;
+    if (s == PAGE_UNKNOWN) {
+        *z = 0;
+        return PAGE_PARTIAL;
+    }
     if (s != PAGE_PARTIAL)
         return s;
     *z &= (uint16_t)~model_granules_touched(ps, pe, gb, granules, lba, end);
-    return *z & model_granules_real(ps, pe, gb, granules) ? PAGE_PARTIAL : PAGE_ALLOCATED;
+    if (!(*z & model_granules_real(ps, pe, gb, granules)))
+        *z = 0;
+    return PAGE_PARTIAL;
 }
 
 #endif

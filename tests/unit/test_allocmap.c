@@ -173,14 +173,18 @@ static void test_never_downgrade_allocated(void **state)
     allocmap_forget_unallocated(m, 20, 20);            /* pages 2..4 touched */
     const enum page_state want2[] = { Z, Z, A, U, U, A, Z, Z };
     expect_pages(m, want2, 8);
-    allocmap_learn_allocated(m, 25, 1);                /* page 3 */
+    allocmap_learn_allocated(m, 25, 1);                /* page 3, in part: */
+    assert_int_equal(allocmap_get(m, 3), P);           /* no zero granule */
+    assert_int_equal(allocmap_partial_zeros(m, 3), 0);
+    allocmap_learn_allocated(m, 24, 8);                /* page 3 whole */
     const enum page_state want3[] = { Z, Z, A, A, U, A, Z, Z };
     expect_pages(m, want3, 8);
     allocmap_free(m);
 }
 
 /* A mapped extent takes from a PARTIAL page the zero granules it touches;
- * covering the page, or leaving no zero granule, makes it ALLOCATED. */
+ * covering the page makes it ALLOCATED; leaving no zero granule keeps it
+ * PARTIAL (told only by answers: later negatives may still add granules). */
 static void test_learn_allocated_heals_partial(void **state)
 {
     (void)state;
@@ -194,8 +198,16 @@ static void test_learn_allocated_heals_partial(void **state)
     allocmap_learn_allocated(m, 6, 20);                /* the rest of page 0, page 1 */
     assert_int_equal(allocmap_get(m, 0), PAGE_PARTIAL);
     assert_int_equal(allocmap_partial_zeros(m, 0), 0x003b);
-    assert_int_equal(allocmap_get(m, 1), PAGE_ALLOCATED);
-    allocmap_learn_allocated(m, 0, 6);                 /* no zero granule left */
+    assert_int_equal(allocmap_get(m, 1), PAGE_PARTIAL);    /* its zeros all healed */
+    assert_int_equal(allocmap_partial_zeros(m, 1), 0);
+    allocmap_learn_allocated(m, 0, 6);                 /* no zero granule left: */
+    assert_int_equal(allocmap_get(m, 0), PAGE_PARTIAL);    /* told by answers only */
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0);
+    allocmap_learn_unallocated(m, 8, 2);               /* so it still learns zeros */
+    assert_int_equal(allocmap_partial_zeros(m, 0), 0x0300);
+    allocmap_mark_allocated(m, 15, 1);                 /* a mutation: ALLOCATED */
+    assert_int_equal(allocmap_get(m, 0), PAGE_ALLOCATED);
+    allocmap_learn_unallocated(m, 8, 2);
     assert_int_equal(allocmap_get(m, 0), PAGE_ALLOCATED);
     allocmap_learn_unallocated(m, 32, 16);             /* page 2 UNALLOCATED */
     allocmap_learn_allocated(m, 47, 1);

@@ -174,7 +174,10 @@ static void test_geometry(void **state)
 
     assert_null(lu_policy_capacity(0, &cap));
     assert_null(lu_policy_geometry(&cap, &bl, &lbp, 0, &g));
+    assert_true(g.unmapped_reads_zeros && g.zeros_from == LU_ZEROS_FROM_STATUS);
     assert_int_equal(g.page_blocks, 128);                   /* 64 KiB by default */
+    assert_null(lu_policy_geometry(&cap, &bl, NULL, 0, &g));    /* no B2h page */
+    assert_true(!g.unmapped_reads_zeros && g.zeros_from == LU_ZEROS_FROM_DATA);
     assert_int_equal(g.max_xfer_blocks, 16384);             /* 8 MiB */
     bl.max_xfer_len = 256;
     bl.opt_unmap_gran = 2048;                               /* 1 MiB granularity */
