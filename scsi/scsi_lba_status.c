@@ -101,6 +101,7 @@ int scsi_lba_status_parse(const uint8_t *buf, size_t len, uint64_t asked_lba,
 
         if (n == 0)
             return reject(res, asked_lba, SCSI_LBAS_ZERO_BLOCKS);
+        res->anchored |= (d[D_STATUS] & 0x0f) == SCSI_PROV_ANCHORED;
         /* SBC-5 5.6.1 describes "the specified LBA and zero or more
          * subsequent LBAs": the answer must start where we asked and go on
          * without holes or overlaps (report type 0 covers every LBA). */

@@ -56,6 +56,8 @@ struct scsi_lba_status_result {
     bool     capped;        /* an extent was cut at the end of the LUN */
     bool     runs_full;     /* the runs array filled before the descriptors ended */
     bool     rtp;           /* header: REPORT TYPE processed */
+    bool     anchored;      /* a descriptor said anchored (2h): the map keeps
+                               no anchored state (docs/ARCHITECTURE.md) */
     uint8_t  completion;    /* header: COMPLETION CONDITION (SBC-5 table 51) */
 };
 

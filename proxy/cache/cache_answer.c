@@ -35,6 +35,7 @@ struct cache_answer_result cache_answer_apply(const struct cache_answer_in *in)
     }
     scsi_lba_status_parse(in->buf, in->len, in->asked_lba, in->lun_blocks, runs, cap, &res);
     r.ndesc = res.ndesc;
+    r.anchored = res.anchored;
     r.err = res.err;
     if (res.err != SCSI_LBAS_OK) {
         free(runs);

@@ -36,6 +36,7 @@ struct cache_answer_result {
     uint32_t ndesc;                 /* complete descriptors in the data */
     enum scsi_lbas_err err;         /* SCSI_LBAS_OK, or why nothing was applied */
     bool no_memory;                 /* nothing applied, nothing counted */
+    bool anchored;                  /* the SAN said anchored somewhere */
     bool dropped_race;              /* parsed, but every negative was dropped:
                                        the ring forgot a newer mutation, or
                                        negatives are blocked */

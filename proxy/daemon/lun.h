@@ -92,6 +92,9 @@ struct lun {
     /* facts */
     enum lu_zero_source zeros_from; /* GET LBA STATUS answers, or READ data */
     bool unmapped_reads_zeros;      /* LBPRZ=1: deallocated and anchored blocks read zeros */
+    bool anchored_seen;             /* the SAN reported anchored blocks: initiators'
+                                       GET LBA STATUS goes to it (the map cannot
+                                       tell anchored from deallocated) */
     uint32_t block_size;
     uint64_t n_blocks;
     uint32_t page_blocks;

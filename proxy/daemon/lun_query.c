@@ -88,6 +88,11 @@ size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, s
                   l->number, scsi_lbas_err_name(r.err));
         return 0;
     }
+    if (r.anchored && !l->anchored_seen) {
+        l->anchored_seen = true;
+        lun_log(l, LOG_LVL_INFO, "target %s LUN %u: the backend reports anchored blocks; "
+                "initiators' GET LBA STATUS goes to it from now on", l->target->name, l->number);
+    }
     if (r.dropped_race)
         l->n.queries_dropped_race++;
     return r.n_out;

@@ -33,7 +33,7 @@ bool task_lba_status_answerable(const struct task *t)
 
     return lun_zero_serving(l) && l->map && l->zeros_from == LU_ZEROS_FROM_STATUS &&
            lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE &&
-           !l->resv.may_be_held;
+           !l->resv.may_be_held && !l->anchored_seen;
 }
 
 static void forward(struct task *t)

@@ -126,6 +126,20 @@ static void test_merge_and_statuses(void **state)
     assert_true(runs[3].unallocated);
     assert_int_equal(r.end_lba, 40);
     assert_int_equal(r.nused, 7);
+    assert_true(r.anchored);                /* the caller must know (task_lba_status.c) */
+}
+
+static void test_anchored_only_when_said(void **state)
+{
+    const struct desc d[] = { { 0, 10, SCSI_PROV_DEALLOCATED }, { 10, 5, SCSI_PROV_MAPPED } };
+    uint8_t buf[8 + 16 * 2];
+    struct scsi_lba_run runs[4];
+    struct scsi_lba_status_result r;
+    size_t len = mk(buf, d, 2);
+    (void)state;
+
+    assert_int_equal(parse(buf, len, 0, runs, 4, &r), 0);
+    assert_false(r.anchored);
 }
 
 static void test_statuses_other_than_1_2_are_allocated(void **state)
@@ -360,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_build_cdb),
         cmocka_unit_test(test_single_deallocated),
         cmocka_unit_test(test_merge_and_statuses),
+        cmocka_unit_test(test_anchored_only_when_said),
         cmocka_unit_test(test_statuses_other_than_1_2_are_allocated),
         cmocka_unit_test(test_cap_at_lun_end),
         cmocka_unit_test(test_cap_overflow),
