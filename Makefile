@@ -108,7 +108,7 @@ check: deps
 
 # ---- fuzzing (libFuzzer, clang) ---------------------------------------------
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
-build/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS)
+build/fuzz/%: tests/fuzz/%.c $(PURE_SRCS) $(HDRS) $(wildcard tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 $(INCLUDES) -Itests/fuzz $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -o $@ $< $(PURE_SRCS) $(PURE_LIBS)
