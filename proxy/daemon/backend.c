@@ -43,6 +43,7 @@ struct backend {
     bool logged_in;
     bool failed;
     const char *lost;               /* why libiscsi ended the session inside a callback */
+    char lost_why[256];
     struct backend_cmd *cmds;       /* outstanding commands and TMFs */
     struct zero_probe sent;         /* when each LUN was last sent a command */
     /* answers, for health.c */
@@ -63,10 +64,16 @@ struct backend_cmd {
     bool data_out;
     bool abandoned;                 /* task and held are ours to free */
     struct iobuf *held;
+    /* a task management request not handed to libiscsi yet (send_tmfs) */
+    bool tmf_pending;
+    int tmf_lun;
+    enum iscsi_task_mgmt_funcs tmf_fn;
+    uint32_t tmf_ritt, tmf_rcmdsn;
 };
 
 static void backend_watch(struct backend *b);
 static void attempt_start(struct backend *b);
+static void send_tmfs(struct backend *b);
 
 static void cmd_free(struct backend_cmd *bc)
 {
@@ -161,6 +168,7 @@ static void backend_io_cb(evutil_socket_t fd, short what, void *arg)
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
+    send_tmfs(b);
     backend_watch(b);
 }
 
@@ -176,6 +184,7 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
+    send_tmfs(b);
     backend_watch(b);
 }
 
@@ -233,11 +242,12 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     b->flush_pending = false;
     if (b->failed || b->attempt_over)
         return;
-    if ((iscsi_which_events(b->iscsi) & POLLOUT) &&
-        (iscsi_service(b->iscsi, POLLOUT) < 0 || b->lost)) {
+    if (b->lost || ((iscsi_which_events(b->iscsi) & POLLOUT) &&
+                    (iscsi_service(b->iscsi, POLLOUT) < 0 || b->lost))) {
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
+    send_tmfs(b);
     backend_watch(b);
 }
 
@@ -488,6 +498,14 @@ static void note_sent(struct backend *b)
         b->quiet_since_us = clock_now_us();
 }
 
+/* libiscsi ended the session inside a callback: its error says why. */
+static void note_lost(struct backend *b)
+{
+    snprintf(b->lost_why, sizeof(b->lost_why), "session ended by libiscsi: %s",
+             iscsi_get_error(b->iscsi));
+    b->lost = b->lost_why;
+}
+
 /* A SCSI status, or a TMF or NOP-In answer, came back; cancellations,
  * timeouts and errors of libiscsi's own are no answer.  A cancellation
  * outside backend_free is libiscsi ending the session (backend.h). */
@@ -498,7 +516,7 @@ static void note_done(struct backend *b, int status)
     if (status >= 0 && status < 0x100)
         b->quiet_since_us = clock_now_us();
     if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost)
-        b->lost = "session ended by libiscsi (connection error)";
+        note_lost(b);
 }
 
 static void backend_cmd_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
@@ -510,7 +528,7 @@ static void backend_cmd_cb(struct iscsi_context *iscsi, int status, void *data, 
         note_done(b, status);
         bc->cb(iscsi, status, data, bc->priv);
     } else if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost) {
-        b->lost = "session ended by libiscsi (connection error)";
+        note_lost(b);
     }
     /* Its queued Data-Out PDUs would read the task the owner just freed:
      * nothing more is sent on this session. */
@@ -561,23 +579,48 @@ const struct zero_probe *backend_sent(const struct backend *b)
     return &b->sent;
 }
 
+/* libiscsi 1.19 queues an immediate PDU in front of its output queue with
+ * the CmdSN of the PDU at the head; when that is a Data-Out (the CmdSN of
+ * its WRITE, long acknowledged), the TMF is "below ExpCmdSN" and libiscsi
+ * ends the session itself.  So a TMF is handed over only while libiscsi has
+ * nothing to write (no POLLOUT: its queue is empty, or holds commands the
+ * CmdSN window keeps back); the Data-Out PDUs before it go out first, which
+ * is also the order they were asked for. */
+static void send_tmfs(struct backend *b)
+{
+    if (!usable(b) || (iscsi_which_events(b->iscsi) & POLLOUT))
+        return;
+    for (struct backend_cmd *bc = b->cmds; bc; bc = bc->next) {
+        if (!bc->tmf_pending)
+            continue;
+        bc->tmf_pending = false;
+        if (iscsi_task_mgmt_async(b->iscsi, bc->tmf_lun, bc->tmf_fn, bc->tmf_ritt,
+                                  bc->tmf_rcmdsn, backend_cmd_cb, bc) != 0 && !b->lost) {
+            snprintf(b->lost_why, sizeof(b->lost_why), "cannot queue a task management "
+                     "request: %s", iscsi_get_error(b->iscsi));
+            b->lost = b->lost_why;      /* failed from the loop: bc comes back CANCELLED */
+            event_active(b->flush_ev, 0, 0);
+            return;
+        }
+    }
+}
+
 int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
                 struct scsi_task *ref_task, iscsi_command_cb cb, void *priv)
 {
     struct backend_cmd *bc;
-    int rc;
 
     if (!usable(b) || !(bc = cmd_new(b, NULL, false, cb, priv)))
         return -1;
-    if (fn == ISCSI_TM_ABORT_TASK)
-        rc = iscsi_task_mgmt_abort_task_async(b->iscsi, ref_task, backend_cmd_cb, bc);
-    else
-        rc = iscsi_task_mgmt_async(b->iscsi, (int)lun, fn, 0xffffffff, 0, backend_cmd_cb, bc);
-    if (rc != 0) {
-        cmd_free(bc);
-        return -1;
-    }
+    bc->tmf_pending = true;
+    bc->tmf_fn = fn;
+    /* RFC 7143 11.5: ABORT TASK names the task by ITT and CmdSN, kept
+     * here, since the task may be gone by the time the request is sent. */
+    bc->tmf_lun = (int)(fn == ISCSI_TM_ABORT_TASK ? ref_task->lun : lun);
+    bc->tmf_ritt = fn == ISCSI_TM_ABORT_TASK ? ref_task->itt : 0xffffffff;
+    bc->tmf_rcmdsn = fn == ISCSI_TM_ABORT_TASK ? ref_task->cmdsn : 0;
     note_sent(b);
+    send_tmfs(b);
     backend_kick(b);
     return 0;
 }
