@@ -22,22 +22,17 @@ bool zero_learn_is_zero(const uint8_t *buf, size_t len)
     return acc == 0;
 }
 
-struct learn_ctx {
-    struct allocmap *map;
-    uint64_t learned;
-};
-
-static void learn(void *arg, uint64_t lba, uint64_t blocks)
+void zero_learn_emit(void *arg, uint64_t lba, uint64_t blocks)
 {
-    struct learn_ctx *c = arg;
+    struct zero_learn_sink *k = arg;
 
-    allocmap_learn_unallocated(c->map, lba, blocks);
-    c->learned += blocks;
+    k->mark(k->map, lba, blocks);
+    k->learned += blocks;
 }
 
 uint64_t zero_learn_apply(const struct zero_learn_in *in)
 {
-    struct learn_ctx ctx = { .map = in->map };
+    struct zero_learn_sink ctx = { .map = in->map, .mark = allocmap_learn_unallocated };
 
     if (!in->map || in->negatives_blocked || in->blocks == 0 || in->block_size == 0)
         return 0;
@@ -58,11 +53,11 @@ uint64_t zero_learn_apply(const struct zero_learn_in *in)
             run += ge - gs;
             continue;
         }
-        if (run && !mutlog_filter(in->log, in->since, run_lba, run, learn, &ctx))
+        if (run && !mutlog_filter(in->log, in->since, run_lba, run, zero_learn_emit, &ctx))
             return ctx.learned;     /* the ring forgot a newer mutation */
         run = 0;
     }
     if (run)
-        mutlog_filter(in->log, in->since, run_lba, run, learn, &ctx);
+        mutlog_filter(in->log, in->since, run_lba, run, zero_learn_emit, &ctx);
     return ctx.learned;
 }

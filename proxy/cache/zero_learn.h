@@ -18,6 +18,15 @@
 #include "allocmap.h"
 #include "mutlog.h"
 
+/* What the race rule's filter lets through (mutlog_filter's emit) is
+ * marked in the map with `mark` and counted. */
+struct zero_learn_sink {
+    struct allocmap *map;
+    void (*mark)(struct allocmap *map, uint64_t lba, uint64_t blocks);
+    uint64_t learned;
+};
+void zero_learn_emit(void *arg, uint64_t lba, uint64_t blocks);
+
 /* buf[0..len) is all zero bytes (a word-wise scan; len may be any size). */
 bool zero_learn_is_zero(const uint8_t *buf, size_t len);
 

@@ -67,22 +67,9 @@ bool zero_write_extent(const struct zero_write_in *in, uint64_t *lba, uint64_t *
     return zeros && scsi_cdb_mutation_extent(ci, in->lun_blocks, lba, blocks);
 }
 
-struct learn_ctx {
-    struct allocmap *map;
-    uint64_t learned;
-};
-
-static void learn(void *arg, uint64_t lba, uint64_t blocks)
-{
-    struct learn_ctx *c = arg;
-
-    allocmap_learn_zeroed(c->map, lba, blocks);
-    c->learned += blocks;
-}
-
 uint64_t zero_write_apply(const struct zero_write_in *in)
 {
-    struct learn_ctx ctx = { .map = in->map };
+    struct zero_learn_sink ctx = { .map = in->map, .mark = allocmap_learn_zeroed };
     uint64_t lba, blocks;
 
     if (!in->map || !in->exclusive || in->zeros_from != LU_ZEROS_FROM_DATA ||
@@ -97,6 +84,6 @@ uint64_t zero_write_apply(const struct zero_write_in *in)
         (lba < in->self->lba || lba - in->self->lba > in->self->blocks ||
          blocks > in->self->blocks - (lba - in->self->lba)))
         return 0;
-    mutlog_filter_own(in->log, in->self, lba, blocks, learn, &ctx);
+    mutlog_filter_own(in->log, in->self, lba, blocks, zero_learn_emit, &ctx);
     return ctx.learned;
 }

@@ -1,5 +1,7 @@
-/* Backend iSCSI sessions through libiscsi on the libevent loop. */
+/* Backend iSCSI sessions through libiscsi on the libevent loop: the login
+ * attempts, the socket, the session's end (backend_cmd.c: its commands). */
 #include "backend.h"
+#include "backend_session.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -16,81 +18,8 @@
 #include "clock.h"
 #include "zero_probe.h"
 
-struct backend {
-    struct event_base *base;
-    struct iscsi_context *iscsi;    /* the attempt's, then the session's */
-    /* On iscsi_get_fd(): reading while libiscsi wants input, writing only
-     * while it holds output the socket did not take at once (flush_ev
-     * writes first), so a command costs no epoll_ctl. */
-    struct event *rd_ev, *wr_ev;
-    bool rd_on, wr_on;
-    int io_fd;
-    struct event *flush_ev;         /* write what was just queued, this loop turn */
-    bool flush_pending;
-    struct event *tick_ev;          /* lets libiscsi scan for timeouts */
-    struct event *attempt_ev;       /* bounds one login attempt */
-    struct event *next_ev;          /* the next attempt, outside libiscsi's callbacks */
-    const struct backend_ops *ops;
-    void *arg;
-    /* what every attempt's context is set up with */
-    char *portals[PORTAL_PLAN_MAX];
-    char *target, *initiator_name, *chap_username, *chap_password;
-    unsigned timeout_seconds;
-    struct portal_plan plan;
-    bool attempt_over;              /* this attempt's outcome is in: ignore the rest */
-    char err[256];                  /* the last attempt's message */
-    struct log_limit *log_limit;
-    bool logged_in;
-    bool failed;
-    const char *lost;               /* why libiscsi ended the session inside a callback */
-    char lost_why[256];
-    struct backend_cmd *cmds;       /* outstanding commands and TMFs */
-    struct zero_probe sent;         /* when each LUN was last sent a command */
-    /* answers, for health.c */
-    unsigned in_flight;             /* commands, TMFs and NOP-Outs outstanding */
-    uint64_t quiet_since_us;        /* the last answer, or when in_flight left 0 */
-    bool ping_out;
-    uint64_t ping_sent_us, ping_latency_us;
-};
-
-/* A command's callback and argument, behind ours (in-flight accounting,
- * abandoned commands). */
-struct backend_cmd {
-    struct backend *b;
-    struct backend_cmd *next, **pprev;
-    iscsi_command_cb cb;
-    void *priv;
-    struct scsi_task *task;         /* NULL for a TMF */
-    bool data_out;
-    bool abandoned;                 /* task and held are ours to free */
-    struct iobuf *held;
-    /* a task management request not handed to libiscsi yet (send_tmfs) */
-    bool tmf_pending;
-    int tmf_lun;
-    enum iscsi_task_mgmt_funcs tmf_fn;
-    uint32_t tmf_ritt, tmf_rcmdsn;
-};
-
 static void backend_watch(struct backend *b);
 static void attempt_start(struct backend *b);
-static void send_tmfs(struct backend *b);
-
-static void cmd_free(struct backend_cmd *bc)
-{
-    if (bc->next)
-        bc->next->pprev = bc->pprev;
-    *bc->pprev = bc->next;
-    if (bc->abandoned) {
-        scsi_free_scsi_task(bc->task);
-        iobuf_unref(bc->held);
-    }
-    free(bc);
-}
-
-static bool usable(const struct backend *b)
-{
-    return !b->failed && !b->lost && b->logged_in;
-}
 
 static const char *attempt_address(const struct backend *b)
 {
@@ -168,7 +97,7 @@ static void backend_io_cb(evutil_socket_t fd, short what, void *arg)
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
-    send_tmfs(b);
+    backend_send_tmfs(b);
     backend_watch(b);
 }
 
@@ -184,7 +113,7 @@ static void backend_tick_cb(evutil_socket_t fd, short what, void *arg)
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
-    send_tmfs(b);
+    backend_send_tmfs(b);
     backend_watch(b);
 }
 
@@ -223,7 +152,7 @@ static void backend_watch(struct backend *b)
 
 /* A PDU was queued (outside libiscsi's callbacks or inside them): write it
  * from the loop, before waiting for the socket to say it is writable. */
-static void backend_kick(struct backend *b)
+void backend_kick(struct backend *b)
 {
     if (b->logged_in && !b->wr_on && !b->flush_pending) {
         b->flush_pending = true;
@@ -247,7 +176,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;
     }
-    send_tmfs(b);
+    backend_send_tmfs(b);
     backend_watch(b);
 }
 
@@ -406,6 +335,7 @@ struct backend *backend_new(struct event_base *base, const struct backend_params
     b->ops = ops;
     b->arg = arg;
     b->io_fd = -1;
+    b->cmds_tail = &b->cmds;
     b->timeout_seconds = p->timeout_seconds;
     b->log_limit = p->log_limit;
     b->ping_latency_us = UINT64_MAX;
@@ -461,7 +391,7 @@ void backend_free(struct backend *b)
         struct backend_cmd *bc = b->cmds;
         if (!bc->abandoned)
             bc->cb(NULL, SCSI_STATUS_CANCELLED, NULL, bc->priv);
-        cmd_free(bc);
+        backend_cmd_free(bc);
     }
     for (size_t i = 0; i < PORTAL_PLAN_MAX; i++)
         free(b->portals[i]);
@@ -485,204 +415,12 @@ const char *backend_portal_address(const struct backend *b)
     return attempt_address(b);
 }
 
+bool backend_usable(const struct backend *b)
+{
+    return !b->failed && !b->lost && b->logged_in;
+}
+
 bool backend_logged_in(const struct backend *b)
 {
-    return usable(b);
-}
-
-/* ---- commands, and what their answers say about the SAN ------------------ */
-
-static void note_sent(struct backend *b)
-{
-    if (b->in_flight++ == 0)
-        b->quiet_since_us = clock_now_us();
-}
-
-/* libiscsi ended the session inside a callback: its error says why. */
-static void note_lost(struct backend *b)
-{
-    snprintf(b->lost_why, sizeof(b->lost_why), "session ended by libiscsi: %s",
-             iscsi_get_error(b->iscsi));
-    b->lost = b->lost_why;
-}
-
-/* A SCSI status, or a TMF or NOP-In answer, came back; cancellations,
- * timeouts and errors of libiscsi's own are no answer.  A cancellation
- * outside backend_free is libiscsi ending the session (backend.h). */
-static void note_done(struct backend *b, int status)
-{
-    if (b->in_flight)
-        b->in_flight--;
-    if (status >= 0 && status < 0x100)
-        b->quiet_since_us = clock_now_us();
-    if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost)
-        note_lost(b);
-}
-
-static void backend_cmd_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
-{
-    struct backend_cmd *bc = arg;
-    struct backend *b = bc->b;
-
-    if (!bc->abandoned) {
-        note_done(b, status);
-        bc->cb(iscsi, status, data, bc->priv);
-    } else if (status == SCSI_STATUS_CANCELLED && !b->failed && !b->lost) {
-        note_lost(b);
-    }
-    /* Its queued Data-Out PDUs would read the task the owner just freed:
-     * nothing more is sent on this session. */
-    if (status == SCSI_STATUS_TIMEOUT && bc->data_out && !bc->abandoned && !b->lost)
-        b->lost = "a command with data timed out";
-    cmd_free(bc);
-}
-
-static struct backend_cmd *cmd_new(struct backend *b, struct scsi_task *task, bool data_out,
-                                   iscsi_command_cb cb, void *priv)
-{
-    struct backend_cmd *bc = malloc(sizeof(*bc));
-
-    if (!bc)
-        return NULL;
-    *bc = (struct backend_cmd){ .b = b, .cb = cb, .priv = priv, .task = task,
-                                .data_out = data_out, .next = b->cmds, .pprev = &b->cmds };
-    if (b->cmds)
-        b->cmds->pprev = &bc->next;
-    b->cmds = bc;
-    return bc;
-}
-
-uint64_t backend_waiting_us(const struct backend *b, uint64_t now_us)
-{
-    return b->in_flight && now_us > b->quiet_since_us ? now_us - b->quiet_since_us : 0;
-}
-
-int backend_submit(struct backend *b, uint32_t lun, struct scsi_task *task,
-                   struct iscsi_data *data, iscsi_command_cb cb, void *priv)
-{
-    struct backend_cmd *bc;
-
-    if (!usable(b) || !(bc = cmd_new(b, task, data != NULL, cb, priv)))
-        return -1;
-    if (iscsi_scsi_command_async(b->iscsi, (int)lun, task, backend_cmd_cb, data, bc) != 0) {
-        cmd_free(bc);
-        return -1;
-    }
-    note_sent(b);
-    zero_probe_note_send(&b->sent, lun, clock_now_us());
-    backend_kick(b);
-    return 0;
-}
-
-const struct zero_probe *backend_sent(const struct backend *b)
-{
-    return &b->sent;
-}
-
-/* libiscsi 1.19 queues an immediate PDU in front of its output queue with
- * the CmdSN of the PDU at the head; when that is a Data-Out (the CmdSN of
- * its WRITE, long acknowledged), the TMF is "below ExpCmdSN" and libiscsi
- * ends the session itself.  So a TMF is handed over only while libiscsi has
- * nothing to write (no POLLOUT: its queue is empty, or holds commands the
- * CmdSN window keeps back); the Data-Out PDUs before it go out first, which
- * is also the order they were asked for. */
-static void send_tmfs(struct backend *b)
-{
-    if (!usable(b) || (iscsi_which_events(b->iscsi) & POLLOUT))
-        return;
-    for (struct backend_cmd *bc = b->cmds; bc; bc = bc->next) {
-        if (!bc->tmf_pending)
-            continue;
-        bc->tmf_pending = false;
-        if (iscsi_task_mgmt_async(b->iscsi, bc->tmf_lun, bc->tmf_fn, bc->tmf_ritt,
-                                  bc->tmf_rcmdsn, backend_cmd_cb, bc) != 0 && !b->lost) {
-            snprintf(b->lost_why, sizeof(b->lost_why), "cannot queue a task management "
-                     "request: %s", iscsi_get_error(b->iscsi));
-            b->lost = b->lost_why;      /* failed from the loop: bc comes back CANCELLED */
-            event_active(b->flush_ev, 0, 0);
-            return;
-        }
-    }
-}
-
-int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
-                struct scsi_task *ref_task, iscsi_command_cb cb, void *priv)
-{
-    struct backend_cmd *bc;
-
-    if (!usable(b) || !(bc = cmd_new(b, NULL, false, cb, priv)))
-        return -1;
-    bc->tmf_pending = true;
-    bc->tmf_fn = fn;
-    /* RFC 7143 11.5: ABORT TASK names the task by ITT and CmdSN, kept
-     * here, since the task may be gone by the time the request is sent. */
-    bc->tmf_lun = (int)(fn == ISCSI_TM_ABORT_TASK ? ref_task->lun : lun);
-    bc->tmf_ritt = fn == ISCSI_TM_ABORT_TASK ? ref_task->itt : 0xffffffff;
-    bc->tmf_rcmdsn = fn == ISCSI_TM_ABORT_TASK ? ref_task->cmdsn : 0;
-    note_sent(b);
-    send_tmfs(b);
-    backend_kick(b);
-    return 0;
-}
-
-void backend_abandon(struct backend *b, struct scsi_task *task, struct iobuf *data)
-{
-    struct backend_cmd *bc = b->cmds;
-
-    while (bc && bc->task != task)
-        bc = bc->next;
-    if (!bc || bc->abandoned) {         /* not outstanding: nothing holds it */
-        scsi_free_scsi_task(task);
-        return;
-    }
-    bc->abandoned = true;
-    bc->held = data ? iobuf_ref(data) : NULL;
-    /* The SAN may never answer it (a reset ended it): no longer waited for. */
-    if (b->in_flight)
-        b->in_flight--;
-}
-
-static void ping_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
-{
-    struct backend *b = arg;
-
-    (void)iscsi;
-    (void)data;
-    note_done(b, status);
-    b->ping_out = false;
-    if (status == SCSI_STATUS_GOOD)
-        b->ping_latency_us = clock_now_us() - b->ping_sent_us;
-}
-
-void backend_ping(struct backend *b)
-{
-    if (!usable(b) || b->ping_out)
-        return;
-    if (iscsi_nop_out_async(b->iscsi, ping_cb, NULL, 0, b) != 0)
-        return;
-    b->ping_out = true;
-    b->ping_sent_us = clock_now_us();
-    note_sent(b);
-    backend_kick(b);
-}
-
-uint64_t backend_ping_latency_us(const struct backend *b)
-{
-    return b->ping_latency_us;
-}
-
-static void logout_cb(struct iscsi_context *iscsi, int status, void *data, void *arg)
-{
-    (void)iscsi;
-    (void)status;
-    (void)data;
-    (void)arg;
-}
-
-void backend_logout(struct backend *b)
-{
-    if (!usable(b))
-        return;
-    if (iscsi_logout_async(b->iscsi, logout_cb, NULL) == 0)
-        backend_kick(b);
+    return backend_usable(b);
 }
