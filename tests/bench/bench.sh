@@ -105,3 +105,10 @@ fi
 if [[ "${SLOW_SAN_COPY:-1}" != 0 ]]; then
   "$(dirname "$0")/slow_san_copy.sh" "$PROXY_BIN"
 fi
+
+# Part 4: a thick LUN (thin_provisioning=0, LBPME=0) with the same filesystem
+# read twice over the same slow SAN, directly and through an exclusive proxy
+# that learns zeros from data (see slow_san_thick.sh). SLOW_SAN_THICK=0 skips it.
+if [[ "${SLOW_SAN_THICK:-1}" != 0 ]]; then
+  "$(dirname "$0")/slow_san_thick.sh" "$PROXY_BIN"
+fi
