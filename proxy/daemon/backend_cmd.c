@@ -121,12 +121,13 @@ const struct zero_probe *backend_sent(const struct backend *b)
  * is also the order they were asked for. */
 void backend_send_tmfs(struct backend *b)
 {
-    if (!backend_usable(b) || (iscsi_which_events(b->iscsi) & POLLOUT))
+    if (!b->tmfs_pending || !backend_usable(b) || (iscsi_which_events(b->iscsi) & POLLOUT))
         return;
-    for (struct backend_cmd *bc = b->cmds; bc; bc = bc->next) {
+    for (struct backend_cmd *bc = b->cmds; bc && b->tmfs_pending; bc = bc->next) {
         if (!bc->tmf_pending)
             continue;
         bc->tmf_pending = false;
+        b->tmfs_pending--;
         if (iscsi_task_mgmt_async(b->iscsi, bc->tmf_lun, bc->tmf_fn, bc->tmf_ritt,
                                   bc->tmf_rcmdsn, backend_cmd_cb, bc) != 0 && !b->lost) {
             snprintf(b->lost_why, sizeof(b->lost_why), "cannot queue a task management "
@@ -146,6 +147,7 @@ int backend_tmf(struct backend *b, uint32_t lun, enum iscsi_task_mgmt_funcs fn,
     if (!backend_usable(b) || !(bc = cmd_new(b, NULL, false, cb, priv)))
         return -1;
     bc->tmf_pending = true;
+    b->tmfs_pending++;
     bc->tmf_fn = fn;
     /* RFC 7143 11.5: ABORT TASK names the task by ITT and CmdSN, kept
      * here, since the task may be gone by the time the request is sent. */

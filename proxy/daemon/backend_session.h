@@ -41,6 +41,7 @@ struct backend {
     const char *lost;               /* why libiscsi ended the session inside a callback */
     char lost_why[256];
     struct backend_cmd *cmds;       /* outstanding commands and TMFs, oldest first */
+    unsigned tmfs_pending;          /* of them, TMFs not handed to libiscsi yet */
     struct backend_cmd **cmds_tail;
     struct zero_probe sent;         /* when each LUN was last sent a command */
     /* answers, for health.c */

@@ -83,51 +83,15 @@ REPS=${SLOW_SAN_COPY_REPS:-5}
 BUDGET=${SLOW_SAN_COPY_BUDGET:-360}
 TMO=${SLOW_SAN_COPY_TIMEOUT:-900}
 SIZE=${SLOW_SAN_COPY_SIZE:-$((1 << 30))}
-WIN_OFF=$((IMG_SIZE - SIZE))
-OUT_PARENT=${SLOW_SAN_COPY_OUT:-/dev/shm}
 T0=$SECONDS
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || isp_fail "bad SLOW_SAN_COPY_REPS"
-if ! [[ "$SIZE" =~ ^[0-9]+$ ]] || ((SIZE <= 0 || SIZE > IMG_SIZE || SIZE % 65536)); then
-  isp_fail "SLOW_SAN_COPY_SIZE must be a multiple of 64 KiB up to $IMG_SIZE"
-fi
-command -v cmp >/dev/null || isp_fail "cmp not found"
-
-OUT_DIR=$(mktemp -d "$OUT_PARENT/isp-copy.XXXXXX") || isp_fail "cannot make a directory in $OUT_PARENT"
-rm_out() { rm -rf "$OUT_DIR"; }
-isp_on_exit rm_out
-OUT=$OUT_DIR/copy.raw
+window_setup SLOW_SAN_COPY_SIZE "${SLOW_SAN_COPY_OUT:-/dev/shm}" copy
 
 san_setup
 # What the window holds: allocated bytes and data runs.
-read -r ALLOC_W RUNS_W < <(python3 - "$IMG" "$WIN_OFF" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-off = int(sys.argv[2])
-size = os.fstat(fd).st_size
-total = runs = 0
-while off < size:
-    try:
-        d = os.lseek(fd, off, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    total += h - d
-    runs += 1
-    off = h
-print(total, runs)
-EOF
-)
+read -r ALLOC_W RUNS_W _ < <(python3 "$HERE/data_runs.py" "$IMG" "$WIN_OFF")
 
 # ---- the tools ------------------------------------------------------------------------
-# src_opts HOST PORT IQN: the LUN as qemu --image-opts (raw over iscsi; raw's
-# size option when SLOW_SAN_COPY_SIZE cuts it short).
-src_opts() {
-  local o="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$1:$2,file.target=$3"
-  o+=",file.lun=$ISP_LUN,file.initiator-name=$ISP_INITIATOR"
-  ((SIZE == IMG_SIZE)) || o+=",offset=$WIN_OFF,size=$SIZE"
-  printf '%s\n' "$o"
-}
-
 REF_MAP=$ISP_WORK/ref.map.json   # the first loopback map: what the others are checked against
 MAP_OUT=$ISP_WORK/map.json
 TOOL_WALL=""
@@ -196,7 +160,7 @@ run_tool() {
     return 1
   fi
   if [[ $op == convert ]]; then
-    if ! cmp -n "$SIZE" -i "0:$WIN_OFF" "$OUT" "$IMG" >&2 || [[ $(stat -c %s "$OUT") -ne $SIZE ]]; then
+    if ! copy_matches; then
       note "$5 convert: the copy DIFFERS from the backing file"
       return 1
     fi

@@ -1,13 +1,15 @@
 # shellcheck shell=bash disable=SC2034
 # (SC2034: variables are for the sourcing script)
 # Shared by the slow-SAN benchmarks (tests/bench/slow_san.sh: whole-LUN reads;
-# tests/bench/slow_san_copy.sh: qemu-img convert and map): the aged image, the
-# private SAN behind a shaped link, a proxy in front of it, its counters.
+# tests/bench/slow_san_copy.sh: qemu-img convert and map; slow_san_thick.sh: a
+# thick LUN read twice): the aged image, the private SAN behind a shaped link,
+# a proxy in front of it, its counters, the window the copy tools see.
 #
 #   PROXY_BIN=...  (a path, or "direct")
 #   . tests/bench/slow_san_lib.sh        (sources lib.sh and netns.sh)
 #   san_setup                            image (built once, cached), two tgtds, link
 #   start_proxy MODE PAGE_SIZE / stop_proxy
+#   window_setup / src_opts / copy_matches   the LUN's last SIZE bytes, copied
 #
 # The image: a 4 GiB LUN holding an aged ext4 filesystem, about 10 % of its
 # blocks allocated in thousands of extents (tests/bench/aged_fs.py plans it,
@@ -57,6 +59,37 @@ median() { tr ' ' '\n' <<<"$1" | { grep -E '^-?[0-9.]+$' || true; } | sort -g |
   awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 count() { tr ' ' '\n' <<<"$1" | grep -cE '^[0-9.]+$' || true; }
 
+# ---- a window of the LUN, copied by qemu-img ------------------------------------
+# window_setup SIZE_VAR OUT_PARENT TAG: checks the caller's SIZE (the LUN's
+# last bytes the tools see; SIZE_VAR names its setting in messages), sets WIN_OFF, and makes
+# OUT (the copy's path, in a directory removed on exit).
+window_setup() {
+  # shellcheck disable=SC2153  # SIZE is the sourcing script's setting
+  if ! [[ "$SIZE" =~ ^[0-9]+$ ]] || ((SIZE <= 0 || SIZE > IMG_SIZE || SIZE % 65536)); then
+    isp_fail "$1 must be a multiple of 64 KiB up to $IMG_SIZE"
+  fi
+  WIN_OFF=$((IMG_SIZE - SIZE))
+  command -v cmp >/dev/null || isp_fail "cmp not found"
+  OUT_DIR=$(mktemp -d "$2/isp-$3.XXXXXX") || isp_fail "cannot make a directory in $2"
+  isp_on_exit _ssl_rm_out
+  OUT=$OUT_DIR/copy.raw
+}
+_ssl_rm_out() { rm -rf "$OUT_DIR"; }
+
+# src_opts HOST PORT IQN: the LUN as qemu --image-opts (raw over iscsi; raw's
+# offset and size options when the window is shorter than the LUN).
+src_opts() {
+  local o="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$1:$2,file.target=$3"
+  o+=",file.lun=$ISP_LUN,file.initiator-name=$ISP_INITIATOR"
+  ((SIZE == IMG_SIZE)) || o+=",offset=$WIN_OFF,size=$SIZE"
+  printf '%s\n' "$o"
+}
+
+# copy_matches: OUT is the window of the backing file, byte for byte.
+copy_matches() {
+  cmp -n "$SIZE" -i "0:$WIN_OFF" "$OUT" "$IMG" >&2 && [[ $(stat -c %s "$OUT") -eq $SIZE ]]
+}
+
 # ---- the aged image -------------------------------------------------------------
 MKFS_EXT=nodiscard,lazy_itable_init=1,lazy_journal_init=1,hash_seed=3f1c2b4a-5d6e-4f70-8192-a3b4c5d6e7f8
 MKFS_OPTS=(-q -F -t ext4 -b 4096 -L isp-bench -U 0c8e5a52-7a1e-4b8f-9d1a-5a4e2b1c0d11 -E "$MKFS_EXT")
@@ -101,25 +134,7 @@ build_image() {
 # What tgt sees: data runs by SEEK_DATA/SEEK_HOLE (what its GET LBA STATUS
 # reports), and the bytes a cache of 64 KiB pages must fetch to cover them.
 image_census() {
-  read -r ALLOC RUNS ALLOC64K < <(python3 - "$IMG" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-size = os.fstat(fd).st_size
-off = total = runs = 0
-pages = set()
-while off < size:
-    try:
-        d = os.lseek(fd, off, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    total += h - d
-    runs += 1
-    pages.update(range(d >> 16, (h - 1 >> 16) + 1))
-    off = h
-print(total, runs, len(pages) << 16)
-EOF
-  )
+  read -r ALLOC RUNS ALLOC64K _ < <(python3 "$_SSL_HERE/data_runs.py" "$IMG")
   # (filefrag's own count merges physically contiguous extents across holes.)
   EXTENTS=$(filefrag -v "$IMG" | grep -cE '^ *[0-9]+:' || true)
   note "image: $IMG"

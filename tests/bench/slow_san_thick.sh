@@ -69,22 +69,11 @@ REPS=${SLOW_SAN_THICK_REPS:-3}
 BUDGET=${SLOW_SAN_THICK_BUDGET:-420}
 TMO=${SLOW_SAN_THICK_TIMEOUT:-400}
 SIZE=${SLOW_SAN_THICK_SIZE:-$IMG_SIZE}
-WIN_OFF=$((IMG_SIZE - SIZE))
-OUT_PARENT=${SLOW_SAN_THICK_OUT:-/dev/shm}
 GRANULE=4096
 T0=$SECONDS
 [[ "$REPS" =~ ^[1-9][0-9]*$ ]] || isp_fail "bad SLOW_SAN_THICK_REPS"
-if ! [[ "$SIZE" =~ ^[0-9]+$ ]] || ((SIZE <= 0 || SIZE > IMG_SIZE || SIZE % 65536)); then
-  isp_fail "SLOW_SAN_THICK_SIZE must be a multiple of 64 KiB up to $IMG_SIZE"
-fi
-for t in cmp iscsi-readcapacity16; do
-  command -v "$t" >/dev/null || isp_fail "$t not found"
-done
-
-OUT_DIR=$(mktemp -d "$OUT_PARENT/isp-thick.XXXXXX") || isp_fail "cannot make a directory in $OUT_PARENT"
-rm_out() { rm -rf "$OUT_DIR"; }
-isp_on_exit rm_out
-OUT=$OUT_DIR/copy.raw
+command -v iscsi-readcapacity16 >/dev/null || isp_fail "iscsi-readcapacity16 not found"
+window_setup SLOW_SAN_THICK_SIZE "${SLOW_SAN_THICK_OUT:-/dev/shm}" thick
 
 san_setup
 
@@ -101,43 +90,8 @@ done
 
 # What the window holds: allocated bytes, and its non-zero 4 KiB blocks (only
 # the data runs are read: a hole is zeros).
-read -r ALLOC_W NONZERO_W < <(python3 - "$IMG" "$WIN_OFF" "$GRANULE" <<'EOF'
-import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-off, g = int(sys.argv[2]), int(sys.argv[3])
-size = os.fstat(fd).st_size
-zero = bytes(g)
-alloc = 0
-blocks = set()
-while off < size:
-    try:
-        d = os.lseek(fd, off, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    alloc += h - d
-    b = d // g * g
-    while b < h:
-        n = min(h - b + g - 1, 1 << 20) // g * g
-        buf = os.pread(fd, n, b)
-        for i in range(0, len(buf), g):
-            if buf[i:i + g] != zero[:len(buf[i:i + g])]:
-                blocks.add((b + i) // g)
-        b += n
-    off = h
-print(alloc, len(blocks) * g)
-EOF
-)
+read -r ALLOC_W _ _ NONZERO_W < <(python3 "$HERE/data_runs.py" "$IMG" "$WIN_OFF" "$GRANULE")
 [[ "$NONZERO_W" =~ ^[0-9]+$ ]] || isp_fail "cannot count the image's non-zero blocks"
-
-# src_opts HOST PORT IQN: the LUN as qemu --image-opts (raw over iscsi; raw's
-# size option when SLOW_SAN_THICK_SIZE cuts it short).
-src_opts() {
-  local o="driver=raw,file.driver=iscsi,file.transport=tcp,file.portal=$1:$2,file.target=$3"
-  o+=",file.lun=$ISP_LUN,file.initiator-name=$ISP_INITIATOR"
-  ((SIZE == IMG_SIZE)) || o+=",offset=$WIN_OFF,size=$SIZE"
-  printf '%s\n' "$o"
-}
 
 # full_read HOST PORT IQN NAME CHECK(0|1): one qemu-img convert of the window;
 # sets READ_WALL (seconds). With CHECK, the copy is compared with the backing
@@ -156,7 +110,7 @@ full_read() {
     return 1
   fi
   if (($5)); then
-    if ! cmp -n "$SIZE" -i "0:$WIN_OFF" "$OUT" "$IMG" >&2 || [[ $(stat -c %s "$OUT") -ne $SIZE ]]; then
+    if ! copy_matches; then
       note "$4: the copy DIFFERS from the backing file"
       return 1
     fi

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_test_helpers.h"
 
 #define PROXY "[proxy]\nlisten = 127.0.0.1:3260\n"
 #define TGT   "[target iqn.2026-11.org.example:proxy.lun1]\n" \
@@ -24,27 +25,6 @@
 /* Who may log in; a target without it is refused (no borrowed credentials),
  * but errors found while reading come first, so the error cases omit it. */
 #define ACL   "allowed_addresses = 127.0.0.1\n"
-
-static struct conf *load_ok(const char *text)
-{
-    struct conf *c = NULL;
-    char err[512] = "";
-    if (conf_load_string(text, "t.conf", &c, err, sizeof(err)) != 0)
-        fail_msg("unexpected error: %s\n--- input:\n%s", err, text);
-    assert_non_null(c);
-    return c;
-}
-
-static char *print_to_string(const struct conf *c)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    conf_print(c, f);
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
 
 static void test_defaults(void **state)
 {

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_test_helpers.h"
 
 #define PROXY "[proxy]\nlisten = 127.0.0.1\nauth_file = t.auth\n"
 #define TGT   "[target iqn.2026-11.org.example:proxy.lun1]\n" \
@@ -32,7 +33,7 @@
 #define USES_A PROXY TGT ACL "chap_accounts = a\n"
 #define AUTH  "[account a]\nsecret = secret-of-a-12\n[account b]\nsecret = secret-of-b-12\n"
 
-static struct conf *load_ok(const char *text, const char *auth)
+static struct conf *load_with_auth(const char *text, const char *auth)
 {
     struct conf *c = NULL;
     char err[512] = "";
@@ -56,7 +57,7 @@ static size_t secret_len_of(const char *secret, unsigned char *out)
 {
     char auth[2048];
     snprintf(auth, sizeof(auth), "[account a]\nsecret = %s\n", secret);
-    struct conf *c = load_ok(USES_A, auth);
+    struct conf *c = load_with_auth(USES_A, auth);
     const struct conf_account *a = conf_find_account(c, "a");
     assert_non_null(a);
     assert_int_equal(a->secret[a->secret_len], '\0');
@@ -182,7 +183,7 @@ static void test_auth_errors(void **state)
     for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++)
         load_fails(USES_A, bads[i].auth, bads[i].msg);
     /* A base64 secret's padding may end a continuation line. */
-    struct conf *c = load_ok(USES_A, "[account a]\nsecret = 0baGVsbG8gd29y\n  bGQhIQ==\n");
+    struct conf *c = load_with_auth(USES_A, "[account a]\nsecret = 0baGVsbG8gd29y\n  bGQhIQ==\n");
     assert_int_equal(conf_find_account(c, "a")->secret_len, 13);
     conf_free(c);
 }
@@ -190,7 +191,7 @@ static void test_auth_errors(void **state)
 static void test_access_keys(void **state)
 {
     (void)state;
-    struct conf *c = load_ok(
+    struct conf *c = load_with_auth(
         PROXY "discovery_chap_accounts = a\ndiscovery_mutual_account = b\n"
         "discovery_chap_algorithms = md5\ndiscovery_allowed_addresses = ::1\n"
         TGT "chap_accounts = m,\n  a\nchap_algorithms = sha256,sha3-256\n  md5\n"
@@ -348,30 +349,19 @@ static void test_checks_across_files(void **state)
         "chap_accounts = a\nmutual_account = b\n",
     };
     for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++)
-        conf_free(load_ok(goods[i], AUTH));
+        conf_free(load_with_auth(goods[i], AUTH));
     /* The backend account's secret is a C string; binary is fine elsewhere. */
-    struct conf *c = load_ok(PROXY TGT "chap_accounts = z\nbackend_chap_account = a\n",
+    struct conf *c = load_with_auth(PROXY TGT "chap_accounts = z\nbackend_chap_account = a\n",
                              AUTH "[account z]\nsecret = 0x000102030405060708090a0b\n");
     assert_string_equal((const char *)c->targets[0].backend_account->secret, "secret-of-a-12");
     assert_int_equal(c->targets[0].access.chap_accounts[0]->secret_len, 12);
     conf_free(c);
 }
 
-static char *print_to_string(const struct conf *c)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    conf_print(c, f);
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
-
 static void test_print(void **state)
 {
     (void)state;
-    struct conf *c = load_ok(PROXY "discovery_allowed_addresses = 10.0.0.0/8, ::1/128, fd00::/8\n"
+    struct conf *c = load_with_auth(PROXY "discovery_allowed_addresses = 10.0.0.0/8, ::1/128, fd00::/8\n"
                              TGT "chap_accounts = a\nmutual_account = b\nbackend_chap_account = a\n"
                              "chap_algorithms = md5, sha3-256\n", AUTH);
     char *p = print_to_string(c);
@@ -382,7 +372,7 @@ static void test_print(void **state)
     assert_non_null(strstr(p, "\nbackend_chap_account = a\n"));
     assert_non_null(strstr(p, "\nchap_accounts = a\nmutual_account = b\n"
                               "chap_algorithms = sha3-256, md5\n; allowed_addresses = (not set)\n"));
-    struct conf *c2 = load_ok(p, AUTH);
+    struct conf *c2 = load_with_auth(p, AUTH);
     assert_true(conf_target_equal(&c->targets[0], &c2->targets[0]));
     char *p2 = print_to_string(c2);
     assert_string_equal(p, p2);

@@ -18,33 +18,13 @@
 
 #include "conf.h"
 #include "conf_private_file.h"
+#include "conf_test_helpers.h"
 
 #define PROXY "[proxy]\nlisten = 127.0.0.1:3260\n"
 #define TGT   "[target iqn.2026-11.org.example:proxy.lun1]\n" \
               "backend_portal = 127.0.0.1:3261\n" \
               "backend_target = iqn.2026-11.org.example:san.lun1\n" \
               "allowed_addresses = 127.0.0.1\n"
-
-static struct conf *load_ok(const char *text)
-{
-    struct conf *c = NULL;
-    char err[512] = "";
-    if (conf_load_string(text, "t.conf", &c, err, sizeof(err)) != 0)
-        fail_msg("unexpected error: %s\n--- input:\n%s", err, text);
-    assert_non_null(c);
-    return c;
-}
-
-static char *print_to_string(const struct conf *c)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    conf_print(c, f);
-    assert_int_equal(fclose(f), 0);
-    return buf;
-}
 
 static char dir[] = "/tmp/test_conf_file_XXXXXX";
 

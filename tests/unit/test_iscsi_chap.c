@@ -13,6 +13,7 @@
 
 #include "iscsi_chap.h"
 #include "iscsi_text.h"
+#include "text_kv.h"
 
 #define INI_NAME     "alice"
 #define INI_SECRET   "s3cr3t-p4ssw0rd"
@@ -130,16 +131,11 @@ static enum iscsi_chap_status req(const char *kv, ...)
     static uint8_t text[8192];
     struct iscsi_text_pairs pairs;
     struct iscsi_text_builder b;
-    size_t n = 0;
+    size_t n;
     va_list ap;
 
     va_start(ap, kv);
-    for (const char *s = kv; s; s = va_arg(ap, const char *)) {
-        size_t l = strlen(s) + 1;
-        assert_true(n + l <= sizeof(text));
-        memcpy(text + n, s, l);
-        n += l;
-    }
+    n = join_kv(text, sizeof(text), kv, ap);
     va_end(ap);
     assert_int_equal(iscsi_text_parse(text, n, false, &pairs, NULL), ISCSI_TEXT_OK);
     iscsi_text_builder_init(&b, fx.out, sizeof(fx.out));

@@ -14,6 +14,7 @@
 #include "iscsi_chap.h"
 #include "iscsi_login.h"
 #include "iscsi_text.h"
+#include "text_kv.h"
 
 #define TGT         "iqn.2024-01.org.example:disk1"
 #define INI         "iqn.1993-08.org.debian:01:abcdef"
@@ -135,16 +136,11 @@ static enum iscsi_login_result step(uint8_t fl, const uint8_t *d, size_t n)
 static enum iscsi_login_result step_kv(uint8_t fl, const char *kv, ...)
 {
     static uint8_t text[4096];
-    size_t n = 0;
+    size_t n;
     va_list ap;
 
     va_start(ap, kv);
-    for (const char *s = kv; s; s = va_arg(ap, const char *)) {
-        size_t l = strlen(s) + 1;
-        assert_true(n + l <= sizeof(text));
-        memcpy(text + n, s, l);
-        n += l;
-    }
+    n = join_kv(text, sizeof(text), kv, ap);
     va_end(ap);
     return step(fl, text, n);
 }
