@@ -24,7 +24,7 @@ static void sink_emit(void *arg, uint64_t lba, uint64_t blocks)
 
 struct cache_answer_result cache_answer_apply(const struct cache_answer_in *in)
 {
-    struct cache_answer_result r = { 0 };
+    struct cache_answer_result r = { .end_lba = in->asked_lba };
     struct scsi_lba_status_result res;
     size_t cap = in->len / SCSI_GLS_DESC_LEN + 1;
     struct scsi_lba_run *runs = calloc(cap, sizeof(*runs));
@@ -41,6 +41,7 @@ struct cache_answer_result cache_answer_apply(const struct cache_answer_in *in)
         free(runs);
         return r;
     }
+    r.end_lba = res.end_lba;
     /* The race rule: negatives only where no mutation sent after the query,
      * or still in flight, may have written; none at all while something the
      * log cannot bound may write ("Mutations the proxy cannot bound"). */

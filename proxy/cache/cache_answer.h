@@ -42,6 +42,8 @@ struct cache_answer_result {
                                        negatives are blocked */
     size_t n_out;                   /* race-filtered unallocated extents written
                                        to out (ascending; at most out_cap) */
+    uint64_t end_lba;               /* the descriptors described [asked_lba,
+                                       end_lba); asked_lba if err */
 };
 
 struct cache_answer_result cache_answer_apply(const struct cache_answer_in *in);

@@ -28,6 +28,17 @@ struct lba_extent {
     uint64_t blocks;
 };
 
+/* One of the proxy's GET LBA STATUS answers as the tasks that waited for it
+ * see it (verify mode): its race-filtered unallocated extents, ascending,
+ * and the span [from, to) its descriptors described, in which every other
+ * block is mapped.  to == from when it describes nothing the proxy may use
+ * (refused, malformed, or every negative dropped by the race rule). */
+struct lba_answer {
+    const struct lba_extent *dealloc;
+    size_t n;
+    uint64_t from, to;
+};
+
 struct read_plan_in {
     const struct allocmap *map;
     /* exclusive mode: the map's UNALLOCATED pages are trusted; verify mode:

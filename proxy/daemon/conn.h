@@ -326,9 +326,10 @@ void task_reservation_completed(struct task *t, int status);
 /* Returns false if the READ (or GET LBA STATUS, task_lba_status.c) cannot
  * be answered by the proxy (the caller sends it whole). */
 bool task_read_start(struct task *t);
-/* The GET LBA STATUS the task waited for is answered (ans: this READ's own
- * race-filtered unallocated extents, verify mode) or failed (n 0). */
-void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n);
+/* The GET LBA STATUS the task waited for is answered (fresh: what that
+ * answer says, which verify mode uses; NULL or empty if it failed), or the
+ * task is planned for the first time (fresh NULL). */
+void task_read_resume(struct task *t, const struct lba_answer *fresh);
 /* The READ's next state; the transition is checked against the table in
  * task_read.c. */
 void task_read_set_state(struct task *t, enum read_state s);
@@ -339,13 +340,16 @@ void task_read_verified(struct task *t);
 void task_read_abort(struct task *t);
 void task_read_release(struct task *t);
 
-/* task_lba_status.c: an initiator's GET LBA STATUS answered from the map.
+/* task_lba_status.c: an initiator's GET LBA STATUS answered by the proxy.
  * It goes through task_read_start and the READ states like a READ. */
 bool task_lba_status_wanted(const struct task *t);
-/* The map of t's LUN may answer it (exclusive, zero-serving, no reservation). */
+/* The proxy may answer it (exclusive or verify, zero-serving from GET LBA
+ * STATUS, no reservation, no anchored blocks seen). */
 bool task_lba_status_answerable(const struct task *t);
-/* In READ_PLANNING: answer it, wait for a query, or send it to the SAN. */
-void task_lba_status_resume(struct task *t);
+/* In READ_PLANNING: answer it (from the map, and in verify mode from fresh,
+ * the answer to the query it waited for), wait for a query, or send it to
+ * the SAN. */
+void task_lba_status_resume(struct task *t, const struct lba_answer *fresh);
 
 /* conn_log.c: a log line the connection's initiator caused, rate-limited
  * per source address (fmt starts with "%s: " and c->peer, as every line

@@ -237,7 +237,7 @@ static void probe_wake(struct lun *l)
 
     while ((t = TAILQ_FIRST(&l->probe_waiters)) != NULL) {
         TAILQ_REMOVE(&l->probe_waiters, t, query_link);
-        task_read_resume(t, NULL, 0);
+        task_read_resume(t, NULL);
     }
 }
 

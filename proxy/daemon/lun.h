@@ -26,6 +26,7 @@
 #include "lu_policy.h"
 #include "mutlog.h"
 #include "query_queue.h"
+#include "read_plan.h"
 #include "scsi_capacity.h"
 #include "scsi_devid.h"
 #include "scsi_reservation.h"
@@ -254,20 +255,21 @@ int lun_query_init(struct lun *l);
 void lun_query_free_held(struct lun *l);
 /* A waiting task goes away (its connection closed, or it was aborted). */
 void lun_query_forget(struct task *t);
-/* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
- * number `since` starting at asked_lba (cache_answer_apply, with the LUN's
- * map and log and the proxy's block of negatives), and count it: up to
- * out_cap of the race-filtered unallocated extents are written to out.
- * Returns how many were. */
-struct lba_extent;
 /* A backend READ of [lba, lba + blocks) sent at mutation sequence `since`,
  * when the LUN's facts were facts_gen, came back GOOD and whole with data:
  * on a LUN whose zeros come from data, its zero granules teach the map
  * (zero_learn.c), and are counted. */
 void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t lba,
                      uint64_t blocks, const uint8_t *data);
-size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
-                            uint64_t asked_lba, struct lba_extent *out, size_t out_cap);
+/* Apply GET LBA STATUS parameter data for a query sent at mutation sequence
+ * number `since` starting at asked_lba (cache_answer_apply, with the LUN's
+ * map and log and the proxy's block of negatives), and count it: up to
+ * out_cap of the race-filtered unallocated extents are written to out.
+ * Returns what the answer tells the tasks that waited for it (read_plan.h):
+ * those extents, and the span it described. */
+struct lba_answer lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf,
+                                       size_t len, uint64_t asked_lba, struct lba_extent *out,
+                                       size_t out_cap);
 /* A mutation through l completed GOOD, its log entry `self` not ended yet:
  * if it left zeros (a WRITE of zeros, a WRITE SAME of a zero block), they
  * teach the map on a LUN whose zeros come from data (zero_write.c), and are

@@ -66,36 +66,42 @@ static unsigned hold_ms(void)
     return (unsigned)cached;
 }
 
-size_t lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf, size_t len,
-                            uint64_t asked_lba, struct lba_extent *out, size_t out_cap)
+struct lba_answer lun_apply_lba_status(struct lun *l, uint64_t since, const uint8_t *buf,
+                                       size_t len, uint64_t asked_lba, struct lba_extent *out,
+                                       size_t out_cap)
 {
     struct cache_answer_in in = {
         .map = l->map, .log = &l->log, .lun_blocks = l->n_blocks,
         .negatives_blocked = l->proxy->negatives_blocked != 0, .since = since,
         .buf = buf, .len = len, .asked_lba = asked_lba, .out = out, .out_cap = out_cap,
     };
+    struct lba_answer fresh = { .dealloc = out, .from = asked_lba, .to = asked_lba };
     struct cache_answer_result r;
 
     if (!l->map)
-        return 0;
+        return fresh;
     r = cache_answer_apply(&in);
     if (r.no_memory)
-        return 0;
+        return fresh;
     l->n.query_descriptors += r.ndesc;
     if (r.err != SCSI_LBAS_OK) {
         l->n.query_errors++;
         log_debug("target %s LUN %u: GET LBA STATUS answer ignored: %s", l->target->name,
                   l->number, scsi_lbas_err_name(r.err));
-        return 0;
+        return fresh;
     }
     if (r.anchored && !l->anchored_seen) {
         l->anchored_seen = true;
         lun_log(l, LOG_LVL_INFO, "target %s LUN %u: the backend reports anchored blocks; "
                 "initiators' GET LBA STATUS goes to it from now on", l->target->name, l->number);
     }
-    if (r.dropped_race)
+    if (r.dropped_race) {
         l->n.queries_dropped_race++;
-    return r.n_out;
+        return fresh;
+    }
+    fresh.n = r.n_out;
+    fresh.to = r.end_lba;
+    return fresh;
 }
 
 void lun_learn_zeros(struct lun *l, uint64_t since, uint64_t facts_gen, uint64_t lba,
@@ -129,12 +135,12 @@ void lun_learn_written_zeros(struct lun *l, const struct scsi_cdb_info *ci, cons
     l->n.zero_bytes_written += zero_write_apply(&in) * l->block_size;
 }
 
-static void query_wake(struct lba_query *q, const struct lba_extent *ans, size_t n)
+static void query_wake(struct lba_query *q, const struct lba_answer *fresh)
 {
     struct qq_waiter *w;
 
     while ((w = query_queue_next_ready(&q->q)) != NULL)
-        task_read_resume(waiter_task(w), ans, n);
+        task_read_resume(waiter_task(w), fresh);
 }
 
 static void query_answered(struct lba_query *q, int status, struct scsi_task *st);
@@ -176,7 +182,7 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
 {
     struct lun *l = q->lun;
     struct lba_extent *ans = NULL;
-    size_t n = 0;
+    struct lba_answer fresh = { .from = q->q.lba, .to = q->q.lba };
 
     query_queue_answered(&l->queries, &q->q);
     if (status == SCSI_STATUS_GOOD && lun_zero_serving(l)) {
@@ -184,8 +190,8 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
         size_t cap = len / SCSI_GLS_DESC_LEN + 1;
         ans = calloc(cap, sizeof(*ans));
         if (ans)
-            n = lun_apply_lba_status(l, q->q.since, st->datain.data, len, q->q.lba, ans,
-                                     cap);
+            fresh = lun_apply_lba_status(l, q->q.since, st->datain.data, len, q->q.lba, ans,
+                                         cap);
     } else if (status != SCSI_STATUS_CANCELLED && q->conn->state != CONN_CLOSING &&
                !lun_absorb_unit_attention(l, q->conn, q->lun_no, status, st)) {
         struct scsi_sense_info si;
@@ -211,7 +217,7 @@ static void query_answered(struct lba_query *q, int status, struct scsi_task *st
         }
     }
     scsi_free_scsi_task(st);
-    query_wake(q, ans, n);
+    query_wake(q, &fresh);
     free(ans);
     free(q);
     if (query_queue_send_due(&l->queries))
@@ -252,7 +258,7 @@ static void query_send_cb(evutil_socket_t fd, short what, void *arg)
     if (!st || backend_submit(q->conn->backend, q->lun_no, st, NULL, query_done, q) < 0) {
         if (st)
             scsi_free_scsi_task(st);
-        query_wake(q, NULL, 0);     /* they read from the backend instead */
+        query_wake(q, NULL);        /* they read from the backend instead */
         free(q);
         return;
     }

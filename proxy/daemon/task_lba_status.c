@@ -1,13 +1,16 @@
 /*
  * An initiator's GET LBA STATUS answered by the proxy (docs/ARCHITECTURE.md,
- * "GET LBA STATUS answered by the proxy"): in `exclusive` mode, on a
- * zero-serving LUN, the parameter data is built from the map
- * (lba_status_answer.c).  When the page at the STARTING LBA is unknown, the
- * task joins the query engine like a READ (one backend query from that LBA
- * to the end of the LUN serves it and every READ and query it covers), then
- * is answered from the map.  Anything else goes to the SAN as sent, and the
- * SAN's answer fills the map (task_cache.c).  It moves through the READ
- * states (task_read.c) so that waiting, aborts and teardown work alike.
+ * "GET LBA STATUS answered by the proxy") on a LUN whose zeros come from
+ * GET LBA STATUS: the parameter data is built from the map
+ * (lba_status_answer.c), in `exclusive` mode wholly, in `verify` mode for
+ * mapped runs only.  When nothing may describe the STARTING LBA (an unknown
+ * page; in verify, one the map does not know mapped), the task joins the
+ * query engine like a READ (one backend query from that LBA to the end of the
+ * LUN serves it and, in exclusive mode, every READ and query it covers), then
+ * is answered from the map, or in verify from that fresh answer.  Anything
+ * else goes to the SAN as sent, and the SAN's answer fills the map
+ * (task_cache.c).  It moves through the READ states (task_read.c) so that
+ * waiting, aborts and teardown work alike.
  */
 #include "backend.h"
 #include "conn.h"
@@ -32,7 +35,7 @@ bool task_lba_status_answerable(const struct task *t)
     const struct lun *l = t->lun;
 
     return lun_zero_serving(l) && l->map && l->zeros_from == LU_ZEROS_FROM_STATUS &&
-           lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE &&
+           lun_coherence_for(l, t->conn->target) != CONF_COHERENCE_OFF &&
            !l->resv.may_be_held && !l->anchored_seen;
 }
 
@@ -58,9 +61,10 @@ static void reply(struct task *t, struct iobuf *buf, size_t len)
     task_free(t);
 }
 
-void task_lba_status_resume(struct task *t)
+void task_lba_status_resume(struct task *t, const struct lba_answer *fresh)
 {
     struct lun *l = t->lun;
+    bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
 
     if (!task_lba_status_answerable(t) ||
         zero_probe_due(backend_sent(t->conn->backend), t->lun_no, clock_now_us())) {
@@ -73,6 +77,8 @@ void task_lba_status_resume(struct task *t)
         .alloc_len = (uint32_t)t->cdb[10] << 24 | (uint32_t)t->cdb[11] << 16 |
                      (uint32_t)t->cdb[12] << 8 | t->cdb[13],
         .report_type = t->cdb[14] & 0x07,   /* SBC-5 table 48 */
+        .trust_unallocated = exclusive,
+        .fresh = exclusive ? NULL : fresh,
     };
     size_t cap = t->edtl < SCSI_GLS_ALLOC_LEN(ANSWER_MAX_DESC) ? t->edtl
                                                                 : SCSI_GLS_ALLOC_LEN(ANSWER_MAX_DESC);
@@ -87,7 +93,7 @@ void task_lba_status_resume(struct task *t)
         reply(t, buf, r.len);
         break;
     case LBA_STATUS_NEED_QUERY:
-        /* once: an answer that still leaves the page unknown (race rule,
+        /* once: an answer that still leaves the LBA undescribed (race rule,
          * a refusal) sends the command to the SAN */
         if (t->queries_waited++ == 0 &&
             lun_query_wait(l, t, req.lba, l->n_blocks - req.lba) == 0) {

@@ -128,7 +128,7 @@ bool task_read_start(struct task *t)
         task_read_set_state(t, READ_WAIT_PROBE);
         lun_probe_wait(l, t);       /* so that it can be planned */
     } else {
-        task_read_resume(t, NULL, 0);
+        task_read_resume(t, NULL);
     }
     return true;
 }
@@ -312,7 +312,7 @@ void task_read_verified(struct task *t)
         task_submit(t);
 }
 
-void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
+void task_read_resume(struct task *t, const struct lba_answer *fresh)
 {
     struct lun *l = t->lun;
 
@@ -324,7 +324,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         return;
     }
     if (task_lba_status_wanted(t)) {
-        task_lba_status_resume(t);
+        task_lba_status_resume(t, fresh);
         return;
     }
     if (!task_read_plannable(t)) {  /* pass-through after all, or new facts */
@@ -344,8 +344,8 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
         /* verify: this READ's own fresh answer decides, block by block;
          * exclusive: the map does (the answer is in it already), so that
          * every READ of a page gets the same plan */
-        .answer = exclusive ? NULL : ans,
-        .n_answer = exclusive ? 0 : n,
+        .answer = exclusive || !fresh ? NULL : fresh->dealloc,
+        .n_answer = exclusive || !fresh ? 0 : fresh->n,
         .lba = t->ci.lba,
         .blocks = t->ci.nblocks,
         .max_xfer_blocks = l->max_xfer_blocks,
@@ -366,7 +366,7 @@ void task_read_resume(struct task *t, const struct lba_extent *ans, size_t n)
             return;
         }
         t->queries_waited = 2;      /* no query possible: plan without one */
-        task_read_resume(t, ans, n);
+        task_read_resume(t, fresh);
         return;
     }
     if (plan.all_backend || zero_probe_forward(backend_sent(t->conn->backend), t->lun_no,

@@ -53,8 +53,11 @@ struct query {
     bool invalidated;                   /* mutlog_invalidate since it was sent */
     bool for_read;                      /* the answer of a verify-mode READ */
     bool for_data;                      /* a backend READ whose data teaches zeros */
+    bool for_gls;                       /* the answer of a verify-mode initiator's
+                                           GET LBA STATUS from lba */
     uint64_t read_lba;
     uint32_t read_blocks;
+    uint32_t gls_alloc;                 /* that GET LBA STATUS's allocation length */
     uint8_t snap[MAX_BLOCKS];           /* the backend when the query ran */
     uint8_t dirty[MAX_BLOCKS];          /* touched by a mutation in flight since
                                            sent, or while negatives were blocked */

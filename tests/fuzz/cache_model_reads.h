@@ -5,8 +5,9 @@
  * its data applied by zero_learn.c; READs planned by read_plan.c in
  * `exclusive` and `verify` mode, each plan checked segment by segment
  * against the read_plan.h contract and the backend; and initiators' GET LBA
- * STATUS answered from the map (lba_status_answer.c).  One translation
- * unit, like cache_model.h.
+ * STATUS answered by the proxy (lba_status_answer.c), from the map in
+ * `exclusive` mode, and in `verify` mode from mapped pages or a fresh
+ * answer.  One translation unit, like cache_model.h.
  */
 #ifndef ISP_FUZZ_CACHE_MODEL_READS_H
 #define ISP_FUZZ_CACHE_MODEL_READS_H
@@ -44,6 +45,7 @@ static struct query *query_send(uint64_t lba)
     q->invalidated = false;
     q->for_read = false;
     q->for_data = false;
+    q->for_gls = false;
     for (uint64_t b = 0; b < S.lun; b++)
         q->dirty[b] = (uint8_t)inflight_touches(b);
     return q;
@@ -61,6 +63,8 @@ static void query_execute(void)
 
 static bool plan_read(uint64_t lba, uint32_t blocks, bool trust, bool may_query,
                       const struct lba_extent *ans, size_t n_ans, uint64_t *query_lba);
+static bool gls_reply(uint64_t lba, uint32_t alloc_len, bool verify,
+                      const struct lba_answer *fresh);
 
 /* One LBA status descriptor into the parameter data. */
 static void put_desc(size_t i, uint64_t lba, uint64_t blocks, uint8_t status)
@@ -199,6 +203,14 @@ static void query_answer(void)
     check_map();
     if (q->for_read)
         plan_read(q->read_lba, q->read_blocks, false, false, S.ans, res.n_out, NULL);
+    if (q->for_gls) {
+        struct lba_answer fresh = { .dealloc = S.ans, .n = res.n_out, .from = q->lba,
+                                    .to = expect_drop ? q->lba : res.end_lba };
+        CHECK(res.end_lba == q->limit);
+        /* an answer with every negative dropped is none: the mapped pages
+         * may answer, else the SAN does */
+        CHECK(gls_reply(q->lba, q->gls_alloc, true, &fresh) || expect_drop);
+    }
     q->state = Q_FREE;
 }
 
@@ -294,33 +306,55 @@ static void read_event(bool verify)
     }
 }
 
-/* An initiator's GET LBA STATUS answered from the map (lba_status_answer.c):
+/* An initiator's GET LBA STATUS answered by the proxy (lba_status_answer.c):
  * well-formed (the proxy's own parser accepts it, first descriptor at the
  * STARTING LBA, whole descriptors within the allocation length), and never
  * deallocated for a block that holds data or that a mutation in flight (or
- * the unbounded writer) may touch. */
-static void gls_event(void)
+ * the unbounded writer) may touch; in verify mode, deallocated only where
+ * the fresh answer said so.  Returns whether it was answered. */
+static bool gls_reply(uint64_t lba, uint32_t alloc_len, bool verify,
+                      const struct lba_answer *fresh)
 {
-    struct lba_status_request req = { .lba = in_range(0, S.lun + 1),
-                                      .alloc_len = (uint32_t)in_range(0, SCSI_GLS_ALLOC_LEN(9)) };
+    struct lba_status_request req = { .lba = lba, .alloc_len = alloc_len,
+                                      .trust_unallocated = !verify, .fresh = fresh };
     struct lba_status_reply r;
     struct scsi_lba_run runs[16];
     struct scsi_lba_status_result res;
 
     if (lba_status_answer_build(S.map, S.lun, &req, S.answer, sizeof(S.answer), &r) !=
         LBA_STATUS_ANSWERED) {
-        return;
+        return false;
     }
     CHECK(req.lba < S.lun && r.ndesc >= 1 && r.len <= req.alloc_len &&
           r.len == SCSI_GLS_ALLOC_LEN(r.ndesc));
     CHECK(scsi_lba_status_parse(S.answer, r.len, req.lba, S.lun, runs, 16, &res) == 0);
     CHECK(res.end_lba == r.end_lba && !res.capped);
+    memset(S.in_ans, 0, S.lun);
+    for (size_t i = 0; verify && fresh && i < fresh->n; i++)
+        memset(S.in_ans + fresh->dealloc[i].lba, 1, fresh->dealloc[i].blocks);
     for (size_t i = 0; i < res.nruns; i++) {
         if (!runs[i].unallocated)
             continue;
         for (uint64_t b = runs[i].lba; b < runs[i].lba + runs[i].blocks; b++)
-            CHECK(S.backend[b] == 0 && !inflight_touches(b));
+            CHECK(S.backend[b] == 0 && !inflight_touches(b) && (!verify || S.in_ans[b]));
     }
+    return true;
+}
+
+/* exclusive: answered from the map at once; verify: from mapped pages at
+ * once, else after a query of its own. */
+static void gls_event(void)
+{
+    bool verify = in_u8() & 1;
+    uint64_t lba = in_range(0, S.lun + 1);
+    uint32_t alloc_len = (uint32_t)in_range(0, SCSI_GLS_ALLOC_LEN(9));
+    struct query *q;
+
+    if (gls_reply(lba, alloc_len, verify, NULL) || !verify || lba >= S.lun ||
+        alloc_len < SCSI_GLS_ALLOC_LEN(1) || (q = query_send(lba)) == NULL)
+        return;
+    q->for_gls = true;
+    q->gls_alloc = alloc_len;
 }
 
 /* A backend READ on a LUN whose zeros come from data: sent now, executed

@@ -462,12 +462,18 @@ _isp_stop_proxy() {
 }
 
 # ---- the usual setup -------------------------------------------------------------------
-# isp_setup: tgtd, a sparse 256 MiB LUN with ext4 + patterns (thin), the proxy.
+# isp_setup [layout]: tgtd, a sparse 256 MiB LUN with ext4 + patterns (thin), the
+# proxy. With "layout", the LUN is isp_make_layout_image's, whose holes do not
+# change when tgtd reads it (for tests that compare maps after reading).
 isp_setup() {
   isp_require_root
   isp_start_tgtd
   ISP_IMG=$ISP_WORK/lun1.img
-  isp_make_fs_image "$ISP_IMG" "$ISP_IMG_SIZE"
+  if [[ ${1:-} == layout ]]; then
+    isp_make_layout_image "$ISP_IMG" "$ISP_IMG_SIZE"
+  else
+    isp_make_fs_image "$ISP_IMG" "$ISP_IMG_SIZE"
+  fi
   isp_tgt_add_target 1 "$BACKEND_IQN" "$ISP_IMG"
   isp_start_proxy
   if ((ISP_DIRECT)); then PROXY_IQN=$BACKEND_IQN; else PROXY_IQN=$ISP_PROXY_IQN_DEFAULT; fi

@@ -2,11 +2,14 @@
 # QEMU's initiator through the proxy: qemu-img convert (which asks GET LBA STATUS
 # and skips what is unallocated), qemu-img dd (plain READs of every block, the
 # unallocated ones included), qemu-img compare and qemu-img map (GET LBA STATUS
-# answers) all agree with the backing file and with tgtd directly.
+# answers) all agree with the backing file and with tgtd directly. The proxy
+# (default coherence, verify) answers GET LBA STATUS of mapped blocks from its
+# map, so the LUN is one whose holes tgtd's reads do not change
+# (isp_make_layout_image).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
-isp_setup
+isp_setup layout
 
 qi() { isp_timeout 300 qemu-img "$@"; }
 

@@ -1,8 +1,9 @@
 /*
- * GET LBA STATUS answered from the map (lba_status_answer.c): every SBC-5
+ * GET LBA STATUS answered by the proxy (lba_status_answer.c): every SBC-5
  * 5.6.2 rule the builder keeps, and the invariant (never deallocated for a
  * block that may hold data), checked by parsing each answer back with the
- * parser the proxy applies to the SAN's answers.
+ * parser the proxy applies to the SAN's answers; in verify mode, only a
+ * fresh answer says deallocated.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,7 @@ static uint8_t out[SCSI_GLS_ALLOC_LEN(64)];
 static enum lba_status_answer ask(const struct allocmap *m, uint64_t lun, uint64_t lba,
                                   uint32_t alloc, struct lba_status_reply *r)
 {
-    struct lba_status_request req = { .lba = lba, .alloc_len = alloc };
+    struct lba_status_request req = { .lba = lba, .alloc_len = alloc, .trust_unallocated = true };
     memset(out, 0xee, sizeof(out));
     return lba_status_answer_build(m, lun, &req, out, sizeof(out), r);
 }
@@ -120,7 +121,8 @@ static void test_allocation_lengths(void **state)
      * past the end: the SAN answers. */
     assert_int_equal(ask(m, LUN, 0, SCSI_GLS_ALLOC_LEN(1) - 1, &r), LBA_STATUS_FORWARD);
     assert_int_equal(ask(m, LUN, LUN, SCSI_GLS_ALLOC_LEN(1), &r), LBA_STATUS_FORWARD);
-    struct lba_status_request req = { .lba = 0, .alloc_len = 64, .report_type = 2 };
+    struct lba_status_request req = { .lba = 0, .alloc_len = 64, .report_type = 2,
+                                      .trust_unallocated = true };
     assert_int_equal(lba_status_answer_build(m, LUN, &req, out, sizeof(out), &r),
                      LBA_STATUS_FORWARD);
     /* A map of another size (facts changed meanwhile) answers nothing. */
@@ -213,6 +215,122 @@ static void test_huge_run_split(void **state)
     allocmap_free(m);
 }
 
+/* verify mode: the map's negatives are not trusted; a fresh answer, when
+ * given, is. */
+static enum lba_status_answer ask_verify(const struct allocmap *m, uint64_t lba, uint32_t alloc,
+                                         const struct lba_answer *fresh,
+                                         struct lba_status_reply *r)
+{
+    struct lba_status_request req = { .lba = lba, .alloc_len = alloc, .fresh = fresh };
+    memset(out, 0xee, sizeof(out));
+    return lba_status_answer_build(m, LUN, &req, out, sizeof(out), r);
+}
+
+static bool in_fresh(const struct lba_answer *f, uint64_t b)
+{
+    for (size_t i = 0; f && i < f->n; i++)
+        if (b >= f->dealloc[i].lba && b < f->dealloc[i].lba + f->dealloc[i].blocks)
+            return true;
+    return false;
+}
+
+/* Parse a verify answer back: deallocated exactly where the fresh answer
+ * said so; mapped blocks outside its span are mapped in the map. */
+static void check_verify(const struct allocmap *m, uint64_t lba, const struct lba_answer *f,
+                         const struct lba_status_reply *r)
+{
+    struct scsi_lba_run runs[128];
+    struct scsi_lba_status_result res;
+
+    assert_int_equal(scsi_lba_status_parse(out, r->len, lba, LUN, runs, 128, &res), 0);
+    assert_int_equal(res.end_lba, r->end_lba);
+    for (size_t i = 0; i < res.nruns; i++) {
+        for (uint64_t b = runs[i].lba; b < runs[i].lba + runs[i].blocks; b++) {
+            bool span = f && b >= f->from && b < f->to;
+            assert_int_equal(runs[i].unallocated, span && in_fresh(f, b));
+            if (!span) {
+                enum page_state st = allocmap_get(m, b / PAGE);
+                assert_true(st == PAGE_ALLOCATED ||
+                            (st == PAGE_PARTIAL &&
+                             !(allocmap_partial_zeros(m, b / PAGE) >> (b % PAGE) & 1)));
+            }
+        }
+    }
+}
+
+static void test_verify_map_says_mapped_only(void **state)
+{
+    (void)state;
+    struct allocmap *m = map_aua();
+    struct lba_status_reply r;
+
+    /* ALLOCATED pages 0-3: mapped, and the answer stops at page 4, which the
+     * map calls UNALLOCATED, however many descriptors fit. */
+    assert_int_equal(ask_verify(m, 3 * PAGE + 7, SCSI_GLS_ALLOC_LEN(64), NULL, &r),
+                     LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.end_lba, 4 * PAGE);
+    check_verify(m, 3 * PAGE + 7, NULL, &r);
+    /* an UNALLOCATED or UNKNOWN page at the STARTING LBA needs a fresh answer */
+    assert_int_equal(ask_verify(m, 4 * PAGE, 64, NULL, &r), LBA_STATUS_NEED_QUERY);
+    struct allocmap *u = allocmap_new(LUN, PAGE);
+    assert_int_equal(ask_verify(u, 0, 64, NULL, &r), LBA_STATUS_NEED_QUERY);
+    /* a PARTIAL page: mapped up to its first zero granule; at one, a query */
+    allocmap_learn_unallocated(u, 2, 3);
+    assert_int_equal(ask_verify(u, 0, 64, NULL, &r), LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.end_lba, 2);
+    check_verify(u, 0, NULL, &r);
+    assert_int_equal(ask_verify(u, 3, 64, NULL, &r), LBA_STATUS_NEED_QUERY);
+    allocmap_free(u);
+    allocmap_free(m);
+}
+
+static void test_verify_fresh_answer(void **state)
+{
+    (void)state;
+    struct allocmap *m = map_aua();
+    struct lba_status_reply r;
+    /* the SAN now says, from page 2 to page 8: deallocated [2P+3, 3P) -- over
+     * an ALLOCATED page: fresh beats the map -- and [6P, 7P); mapped between,
+     * though the map calls pages 4-7 UNALLOCATED. */
+    const struct lba_extent ext[] = { { 2 * PAGE + 3, PAGE - 3 }, { 6 * PAGE, PAGE } };
+    struct lba_answer f = { .dealloc = ext, .n = 2, .from = 2 * PAGE, .to = 8 * PAGE };
+    uint64_t lba;
+    uint32_t n;
+    uint8_t prov;
+
+    assert_int_equal(ask_verify(m, 2 * PAGE, SCSI_GLS_ALLOC_LEN(64), &f, &r),
+                     LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 5);
+    assert_int_equal(r.end_lba, 8 * PAGE);          /* the map's page 8 is UNALLOCATED: stop */
+    desc(1, &lba, &n, &prov);
+    assert_int_equal(lba, 2 * PAGE + 3);
+    assert_int_equal(prov, SCSI_PROV_DEALLOCATED);
+    check_verify(m, 2 * PAGE, &f, &r);
+    /* from inside the span, cut by the allocation length */
+    assert_int_equal(ask_verify(m, 2 * PAGE + 5, SCSI_GLS_ALLOC_LEN(1), &f, &r),
+                     LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.end_lba, 3 * PAGE);
+    check_verify(m, 2 * PAGE + 5, &f, &r);
+
+    /* a span that ends mapped goes on with the map's mapped pages */
+    struct lba_answer g = { .dealloc = NULL, .n = 0, .from = 10 * PAGE, .to = 12 * PAGE };
+    assert_int_equal(ask_verify(m, 10 * PAGE, SCSI_GLS_ALLOC_LEN(8), &g, &r),
+                     LBA_STATUS_ANSWERED);
+    assert_int_equal(r.ndesc, 1);
+    assert_int_equal(r.end_lba, 14 * PAGE);
+    check_verify(m, 10 * PAGE, &g, &r);
+
+    /* an answer that does not cover the STARTING LBA, or describes nothing
+     * (every negative dropped), is no answer */
+    assert_int_equal(ask_verify(m, 9 * PAGE, 64, &g, &r), LBA_STATUS_NEED_QUERY);
+    struct lba_answer none = { .from = 4 * PAGE, .to = 4 * PAGE };
+    assert_int_equal(ask_verify(m, 4 * PAGE, 64, &none, &r), LBA_STATUS_NEED_QUERY);
+    allocmap_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -222,6 +340,8 @@ int main(void)
         cmocka_unit_test(test_unknown),
         cmocka_unit_test(test_partial_granules_and_mutation),
         cmocka_unit_test(test_huge_run_split),
+        cmocka_unit_test(test_verify_map_says_mapped_only),
+        cmocka_unit_test(test_verify_fresh_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
