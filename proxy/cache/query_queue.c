@@ -19,11 +19,11 @@ static void wait_on(struct qq_query *q, struct qq_waiter *w)
 }
 
 enum qq_join query_queue_join(struct query_queue *qq, struct qq_waiter *w, uint64_t lba,
-                              bool exclusive)
+                              bool exclusive, uint32_t alloc_len)
 {
     struct qq_query *q = qq->in_flight;
 
-    if (exclusive && q && q->joinable && q->lba <= lba) {
+    if (exclusive && q && q->joinable && q->lba <= lba && q->alloc_len >= alloc_len) {
         wait_on(q, w);
         return QQ_JOINED;
     }
@@ -32,17 +32,20 @@ enum qq_join query_queue_join(struct query_queue *qq, struct qq_waiter *w, uint6
         return QQ_START;
     if (lba < q->lba)
         q->lba = lba;
+    if (alloc_len > q->alloc_len)
+        q->alloc_len = alloc_len;
     wait_on(q, w);
     return QQ_JOINED;
 }
 
 enum qq_send query_queue_start(struct query_queue *qq, struct qq_query *q, struct qq_waiter *w,
-                               uint64_t lba, bool exclusive)
+                               uint64_t lba, bool exclusive, uint32_t alloc_len)
 {
     TAILQ_INIT(&q->waiters);
     q->lba = lba;
     q->since = 0;
     q->joinable = exclusive;
+    q->alloc_len = alloc_len;
     qq->collecting = q;
     wait_on(q, w);
     return qq->in_flight ? QQ_SEND_WHEN_ANSWERED : QQ_SEND_AT_TURN_END;
@@ -58,7 +61,7 @@ struct qq_query *query_queue_take(struct query_queue *qq)
 
 uint32_t query_queue_alloc_len(const struct qq_query *q)
 {
-    return q->joinable ? QQ_ALLOC_EXCLUSIVE : QQ_ALLOC_VERIFY;
+    return q->alloc_len;
 }
 
 void query_queue_sent(struct query_queue *qq, struct qq_query *q, uint64_t since)

@@ -39,6 +39,7 @@ struct qq_query {
     uint64_t lba;                       /* the lowest LBA its READs asked from */
     uint64_t since;                     /* mutlog_now when sent */
     bool joinable;                      /* made in exclusive mode */
+    uint32_t alloc_len;                 /* the largest its waiters asked for */
 };
 
 struct query_queue {
@@ -48,18 +49,23 @@ struct query_queue {
 
 void query_queue_init(struct query_queue *qq);
 
-/* Allocation lengths: tgt computes every extent to the end of the LUN for
- * each query, so exclusive mode asks for many descriptors at once. */
+/* Allocation lengths of a READ's query: tgt computes every extent to the
+ * end of the LUN for each query, so exclusive mode asks for many
+ * descriptors at once.  A verify-mode initiator's GET LBA STATUS needs only
+ * its own descriptors and the next one (task_lba_status.c). */
+#define QQ_VERIFY_DESC     1023u
 #define QQ_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
-#define QQ_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(1023)
+#define QQ_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(QQ_VERIFY_DESC)
 
 enum qq_join {
     QQ_JOINED,      /* w now waits on the query in flight or the collecting one */
     QQ_START,       /* nothing to join: start a new query (query_queue_start) */
 };
-/* A READ needs to know the blocks from lba on; w is not waiting. */
+/* A READ needs to know the blocks from lba on, from a query asked with at
+ * least alloc_len (a query not sent yet grows to the largest of its
+ * waiters'); w is not waiting. */
 enum qq_join query_queue_join(struct query_queue *qq, struct qq_waiter *w, uint64_t lba,
-                              bool exclusive);
+                              bool exclusive, uint32_t alloc_len);
 
 enum qq_send {
     QQ_SEND_AT_TURN_END,    /* none in flight: send it when the loop turn ends */
@@ -68,7 +74,7 @@ enum qq_send {
 /* After QQ_START: q, the caller's and not in use, collects READs from now on,
  * w the first of them. */
 enum qq_send query_queue_start(struct query_queue *qq, struct qq_query *q, struct qq_waiter *w,
-                               uint64_t lba, bool exclusive);
+                               uint64_t lba, bool exclusive, uint32_t alloc_len);
 
 /* Send the collecting query now: it is returned (NULL if there is none) and
  * collects no more.  Then either query_queue_sent, or it is dropped: the

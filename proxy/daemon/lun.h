@@ -243,11 +243,12 @@ void lun_unblock_negatives(struct proxy *p, unsigned after_seconds);
  * is), from the lowest LBA among them: its answer describes the LUN after
  * each of those READs arrived, which verify mode requires.  In exclusive mode
  * a READ also joins the query in flight if it starts at or before lba (the
- * rules: query_queue.h).  When the answer is applied, task_read_resume(t) runs.
- * Returns 0, or -1 if no query can be made (the caller reads from the
- * backend).
+ * rules: query_queue.h).  The query asks with at least alloc_len (0: as
+ * many descriptors as a READ's query in the LUN's mode).  When the answer is
+ * applied, task_read_resume(t) runs.  Returns 0, or -1 if no query can be
+ * made (the caller reads from the backend).
  */
-int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks);
+int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint32_t alloc_len);
 /* Set up the query machinery of a new LUN; 0 or -1. */
 int lun_query_init(struct lun *l);
 /* At exit: the query not sent yet and those whose answers the test hook

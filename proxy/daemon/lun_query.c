@@ -273,13 +273,14 @@ int lun_query_init(struct lun *l)
     return l->send_ev ? 0 : -1;
 }
 
-int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
+int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint32_t alloc_len)
 {
     struct lba_query *q;
     bool exclusive = lun_coherence_for(l, t->conn->target) == CONF_COHERENCE_EXCLUSIVE;
 
-    (void)blocks;
-    if (query_queue_join(&l->queries, &t->query, lba, exclusive) == QQ_JOINED) {
+    if (alloc_len == 0)
+        alloc_len = exclusive ? QQ_ALLOC_EXCLUSIVE : QQ_ALLOC_VERIFY;
+    if (query_queue_join(&l->queries, &t->query, lba, exclusive, alloc_len) == QQ_JOINED) {
         l->n.query_joins++;
         return 0;
     }
@@ -289,7 +290,8 @@ int lun_query_wait(struct lun *l, struct task *t, uint64_t lba, uint64_t blocks)
     q->lun = l;
     /* One query in flight per LUN: this one goes at the end of the loop
      * turn, or when the one in flight is answered. */
-    if (query_queue_start(&l->queries, &q->q, &t->query, lba, exclusive) == QQ_SEND_AT_TURN_END)
+    if (query_queue_start(&l->queries, &q->q, &t->query, lba, exclusive, alloc_len) ==
+        QQ_SEND_AT_TURN_END)
         event_active(l->send_ev, EV_TIMEOUT, 0);
     return 0;
 }

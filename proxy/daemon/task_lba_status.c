@@ -61,6 +61,19 @@ static void reply(struct task *t, struct iobuf *buf, size_t len)
     task_free(t);
 }
 
+/* verify: the descriptors the initiator asked for and two more, so that the
+ * run after its last (mapped, for a copy that asks at each hole) is in the
+ * map with the run that ends it when the initiator asks there: answered
+ * from the map, and exactly (a PARTIAL page's granules past the end of an
+ * answer read as mapped).  The SAN's walk costs the same; only a few
+ * descriptors cross the link. */
+static uint32_t verify_query_len(const struct lba_status_request *req)
+{
+    uint32_t want = (req->alloc_len - SCSI_GLS_HDR_LEN) / SCSI_GLS_DESC_LEN + 2;
+
+    return SCSI_GLS_ALLOC_LEN(want < QQ_VERIFY_DESC ? want : QQ_VERIFY_DESC);
+}
+
 void task_lba_status_resume(struct task *t, const struct lba_answer *fresh)
 {
     struct lun *l = t->lun;
@@ -96,7 +109,7 @@ void task_lba_status_resume(struct task *t, const struct lba_answer *fresh)
         /* once: an answer that still leaves the LBA undescribed (race rule,
          * a refusal) sends the command to the SAN */
         if (t->queries_waited++ == 0 &&
-            lun_query_wait(l, t, req.lba, l->n_blocks - req.lba) == 0) {
+            lun_query_wait(l, t, req.lba, exclusive ? 0 : verify_query_len(&req)) == 0) {
             task_read_set_state(t, READ_WAIT_QUERY);
         } else {
             forward(t);

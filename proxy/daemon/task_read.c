@@ -361,7 +361,7 @@ void task_read_resume(struct task *t, const struct lba_answer *fresh)
     }
     if (plan.needs_query) {
         t->queries_waited++;
-        if (lun_query_wait(l, t, plan.query_lba, t->ci.lba + t->ci.nblocks - plan.query_lba) == 0) {
+        if (lun_query_wait(l, t, plan.query_lba, 0) == 0) {
             task_read_set_state(t, READ_WAIT_QUERY);
             return;
         }

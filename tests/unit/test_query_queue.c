@@ -15,6 +15,8 @@
 
 #define EXCL true
 #define VERIFY false
+/* what a READ's query asks with in each mode (lun_query.c) */
+#define ALLOC(exclusive) ((exclusive) ? QQ_ALLOC_EXCLUSIVE : QQ_ALLOC_VERIFY)
 
 struct read {
     struct qq_waiter w;
@@ -26,16 +28,17 @@ struct read {
 static bool arrive(struct query_queue *qq, struct read *r, struct qq_query *fresh, uint64_t lba,
                    bool exclusive)
 {
-    if (query_queue_join(qq, &r->w, lba, exclusive) == QQ_JOINED)
+    if (query_queue_join(qq, &r->w, lba, exclusive, ALLOC(exclusive)) == QQ_JOINED)
         return false;
     assert_non_null(fresh);
-    return query_queue_start(qq, fresh, &r->w, lba, exclusive) == QQ_SEND_AT_TURN_END;
+    return query_queue_start(qq, fresh, &r->w, lba, exclusive, ALLOC(exclusive)) ==
+           QQ_SEND_AT_TURN_END;
 }
 
 static void expect_joined(struct query_queue *qq, struct read *r, uint64_t lba, bool exclusive,
                           struct qq_query *q)
 {
-    assert_int_equal(query_queue_join(qq, &r->w, lba, exclusive), QQ_JOINED);
+    assert_int_equal(query_queue_join(qq, &r->w, lba, exclusive, ALLOC(exclusive)), QQ_JOINED);
     assert_ptr_equal(r->w.query, q);
 }
 
@@ -105,9 +108,10 @@ static void exclusive_joins_in_flight_at_or_before(void **state)
     expect_joined(&qq, &c, 500, EXCL, &q1);    /* after it */
     /* before it: the answer does not describe lba 99, so a new query
      * collects, sent only when q1 is answered */
-    assert_int_equal(query_queue_join(&qq, &d.w, 99, EXCL), QQ_START);
+    assert_int_equal(query_queue_join(&qq, &d.w, 99, EXCL, ALLOC(EXCL)), QQ_START);
     assert_false(query_queue_waiting(&d.w));
-    assert_int_equal(query_queue_start(&qq, &q2, &d.w, 99, EXCL), QQ_SEND_WHEN_ANSWERED);
+    assert_int_equal(query_queue_start(&qq, &q2, &d.w, 99, EXCL, ALLOC(EXCL)),
+                     QQ_SEND_WHEN_ANSWERED);
     assert_false(query_queue_send_due(&qq));
     query_queue_answered(&qq, &q1);
     expect_ready(&q1, (const int[]){ 1, 2, 3 }, 3);
@@ -225,6 +229,42 @@ static void woken_reads_ask_again(void **state)
     assert_true(query_queue_send_due(&qq));
 }
 
+/* A verify GET LBA STATUS asks a short query; a READ that joins it before it
+ * is sent makes it as long as a READ's; a query in flight too short for a
+ * waiter is not joined. */
+static void alloc_len_is_the_largest_wanted(void **state)
+{
+    struct query_queue qq;
+    struct qq_query q1, q2;
+    struct read g = { .id = 1 }, r = { .id = 2 }, x = { .id = 3 };
+    const uint32_t small = SCSI_GLS_ALLOC_LEN(2);
+
+    (void)state;
+    query_queue_init(&qq);
+    assert_int_equal(query_queue_join(&qq, &g.w, 50, VERIFY, small), QQ_START);
+    assert_int_equal(query_queue_start(&qq, &q1, &g.w, 50, VERIFY, small), QQ_SEND_AT_TURN_END);
+    assert_int_equal(query_queue_alloc_len(&q1), small);
+    expect_joined(&qq, &r, 60, VERIFY, &q1);
+    assert_int_equal(query_queue_alloc_len(&q1), QQ_ALLOC_VERIFY);
+    send(&qq, 0);
+    query_queue_answered(&qq, &q1);
+    expect_ready(&q1, (const int[]){ 1, 2 }, 2);
+
+    /* exclusive: a query in flight asked short is joined only by one that
+     * wants no more */
+    assert_true(arrive(&qq, &g, &q1, 10, EXCL));
+    q1.alloc_len = small;
+    send(&qq, 1);
+    assert_int_equal(query_queue_join(&qq, &r.w, 20, EXCL, small), QQ_JOINED);
+    assert_int_equal(query_queue_join(&qq, &x.w, 20, EXCL, QQ_ALLOC_EXCLUSIVE), QQ_START);
+    query_queue_start(&qq, &q2, &x.w, 20, EXCL, QQ_ALLOC_EXCLUSIVE);
+    query_queue_answered(&qq, &q1);
+    expect_ready(&q1, (const int[]){ 1, 2 }, 2);
+    send(&qq, 2);
+    query_queue_answered(&qq, &q2);
+    expect_ready(&q2, (const int[]){ 3 }, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +275,7 @@ int main(void)
         cmocka_unit_test(forget_leaves_the_others),
         cmocka_unit_test(send_failure_wakes_and_next_turn_starts_fresh),
         cmocka_unit_test(woken_reads_ask_again),
+        cmocka_unit_test(alloc_len_is_the_largest_wanted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
