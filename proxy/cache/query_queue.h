@@ -52,7 +52,7 @@ void query_queue_init(struct query_queue *qq);
 /* Allocation lengths of a READ's query: tgt computes every extent to the
  * end of the LUN for each query, so exclusive mode asks for many
  * descriptors at once.  A verify-mode initiator's GET LBA STATUS needs only
- * its own descriptors and the next one (task_lba_status.c). */
+ * its own descriptors and two more (task_lba_status.c). */
 #define QQ_VERIFY_DESC     1023u
 #define QQ_ALLOC_EXCLUSIVE SCSI_GLS_ALLOC_LEN(4095)
 #define QQ_ALLOC_VERIFY    SCSI_GLS_ALLOC_LEN(QQ_VERIFY_DESC)
