@@ -52,13 +52,7 @@
 #   SLOW_SAN_COUNT (4096)       1 MiB requests per read: fewer only to try the
 #                               script out quickly (the limits then mean nothing)
 set -euo pipefail
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 PROXY_BIN|direct" >&2
-  exit 2
-fi
-PROXY_BIN=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
 # shellcheck source=tests/bench/slow_san_lib.sh
 . "$HERE/slow_san_lib.sh"
 

@@ -73,13 +73,7 @@
 #                                 against the backing file)
 #   and slow_san_lib.sh's SLOW_SAN_MBIT, SLOW_SAN_PAGE_SIZE, SLOW_SAN_CACHE
 set -euo pipefail
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 PROXY_BIN|direct" >&2
-  exit 2
-fi
-PROXY_BIN=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
 NOTE_TAG=slow-san-copy
 # shellcheck source=tests/bench/slow_san_lib.sh
 . "$HERE/slow_san_lib.sh"

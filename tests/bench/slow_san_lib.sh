@@ -5,8 +5,8 @@
 # thick LUN read twice): the aged image, the private SAN behind a shaped link,
 # a proxy in front of it, its counters, the window the copy tools see.
 #
-#   PROXY_BIN=...  (a path, or "direct")
-#   . tests/bench/slow_san_lib.sh        (sources lib.sh and netns.sh)
+#   . tests/bench/slow_san_lib.sh        (from a script run as SCRIPT PROXY_BIN|direct:
+#                                        sets PROXY_BIN, sources lib.sh and netns.sh)
 #   san_setup                            image (built once, cached), two tgtds, link
 #   start_proxy MODE PAGE_SIZE / stop_proxy
 #   window_setup / src_opts / copy_matches   the LUN's last SIZE bytes, copied
@@ -37,6 +37,12 @@
 if [[ -n "${_ISP_SLOW_SAN_LOADED:-}" ]]; then return 0; fi
 _ISP_SLOW_SAN_LOADED=1
 
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 PROXY_BIN|direct" >&2
+  exit 2
+fi
+PROXY_BIN=$1
+if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
 _SSL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/lib.sh
 . "$_SSL_HERE/../integration/lib.sh"

@@ -54,13 +54,7 @@
 #   SLOW_SAN_THICK_OUT (/dev/shm)  where the copies are written (one at a time)
 #   and slow_san_lib.sh's SLOW_SAN_MBIT, SLOW_SAN_PAGE_SIZE, SLOW_SAN_CACHE
 set -euo pipefail
-if [[ $# -ne 1 ]]; then
-  echo "usage: $0 PROXY_BIN|direct" >&2
-  exit 2
-fi
-PROXY_BIN=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
-if [[ "$PROXY_BIN" != direct && "$PROXY_BIN" != /* ]]; then PROXY_BIN=$PWD/$PROXY_BIN; fi
 NOTE_TAG=slow-san-thick
 # shellcheck source=tests/bench/slow_san_lib.sh
 . "$HERE/slow_san_lib.sh"
