@@ -101,6 +101,8 @@ struct conf {
     uint32_t backend_timeout;       /* seconds for backend login/commands, default 30 */
     uint32_t health_deadline;       /* seconds without an answer from the SAN before its
                                        portal counts as down (/healthz), default 5 */
+    uint32_t poll_us;               /* microseconds the event loop polls after work before
+                                       it sleeps, 0 = never; default 50 (event_poll.c) */
     bool immediate_data;            /* our ImmediateData (AND); default yes */
     bool initial_r2t;               /* our InitialR2T (OR); default no */
     uint32_t shutdown_timeout;      /* seconds initiators get to log out at SIGTERM, default 10 */

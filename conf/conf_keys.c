@@ -19,7 +19,7 @@ const char *const conf_pkey_names[PK_COUNT] = {
     "nop_interval", "nop_timeout", "backend_timeout", "immediate_data",
     "initial_r2t", "shutdown_timeout", "auth_file",
     "login_timeout", "max_connections", "max_connections_per_address",
-    "stats_token_file", "stats_tls_cert", "stats_tls_key", "health_deadline",
+    "stats_token_file", "stats_tls_cert", "stats_tls_key", "health_deadline", "poll_us",
     [PK_DISCOVERY + XK_CHAP_ACCOUNTS] = "discovery_chap_accounts",
     [PK_DISCOVERY + XK_MUTUAL_ACCOUNT] = "discovery_mutual_account",
     [PK_DISCOVERY + XK_CHAP_ALGORITHMS] = "discovery_chap_algorithms",
@@ -57,6 +57,7 @@ static const struct numkey numkeys[] = {
     { PK_MAX_CONNECTIONS, false, 1, CONF_MAX_CONNECTIONS },
     { PK_MAX_CONNECTIONS_PER_ADDRESS, false, 1, CONF_MAX_CONNECTIONS },
     { PK_HEALTH_DEADLINE, false, 1, 3600 },
+    { PK_POLL_US, false, 0, 1000 },
 };
 
 /* Store a range-checked numeric value. */
@@ -77,6 +78,7 @@ static void store_num(struct conf *c, enum pkey k, uint64_t v)
     case PK_MAX_CONNECTIONS: c->max_connections = (uint32_t)v; break;
     case PK_MAX_CONNECTIONS_PER_ADDRESS: c->max_connections_per_address = (uint32_t)v; break;
     case PK_HEALTH_DEADLINE: c->health_deadline = (uint32_t)v; break;
+    case PK_POLL_US: c->poll_us = (uint32_t)v; break;
     default: break;
     }
 }
@@ -465,4 +467,5 @@ void conf_set_defaults(struct conf *c)
     c->max_connections = 256;
     c->max_connections_per_address = 64;
     c->health_deadline = 5;
+    c->poll_us = 50;
 }

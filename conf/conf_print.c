@@ -164,6 +164,7 @@ void conf_print(const struct conf *c, FILE *f)
     fprintf(f, "nop_timeout = %u\n", c->nop_timeout);
     fprintf(f, "backend_timeout = %u\n", c->backend_timeout);
     fprintf(f, "health_deadline = %u\n", c->health_deadline);
+    fprintf(f, "poll_us = %u\n", c->poll_us);
     fprintf(f, "immediate_data = %s\n", c->immediate_data ? "yes" : "no");
     fprintf(f, "initial_r2t = %s\n", c->initial_r2t ? "yes" : "no");
     fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "backend_portals.h"
+#include "event_poll.h"
 #include "iscsi_login.h"
 #include "log.h"
 #include "clock.h"
@@ -93,6 +94,7 @@ static void backend_io_cb(evutil_socket_t fd, short what, void *arg)
     int revents = ((what & EV_READ) ? POLLIN : 0) | ((what & EV_WRITE) ? POLLOUT : 0);
 
     (void)fd;
+    event_poll_note_traffic();
     if (iscsi_service(b->iscsi, revents) < 0 || b->lost) {
         backend_fail(b, b->lost ? b->lost : iscsi_get_error(b->iscsi));
         return;

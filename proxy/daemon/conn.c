@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "backend.h"
+#include "event_poll.h"
 #include "log.h"
 #include "server.h"
 
@@ -352,6 +353,7 @@ static void conn_process_input(struct conn *c)
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     (void)bev;
+    event_poll_note_traffic();
     conn_process_input(arg);
 }
 

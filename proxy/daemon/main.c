@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "conf.h"
+#include "event_poll.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
@@ -116,7 +117,7 @@ int main(int argc, char **argv)
     proxy_raise_fd_limit();
     conn_limits_check_fds(conf);
 
-    event_base_dispatch(base);
+    proxy_run(p);
 
     event_free(sigint);
     event_free(sigterm);

@@ -25,6 +25,9 @@ struct proxy_counters {
     uint64_t protocol_closes_total;     /* connections closed for bad input */
     uint64_t connections_refused[CONN_REFUSED_COUNT];   /* by reason (conn_limits.c) */
     uint64_t accept_pauses;             /* accept() out of descriptors: paused (server_accept.c) */
+    /* event_poll.c: waits in epoll_wait, polls that found traffic (a sleep
+     * saved), and time spent polling for nothing */
+    uint64_t loop_waits, loop_poll_hits, loop_poll_idle_us;
 };
 
 struct proxy {

@@ -192,6 +192,17 @@ void stats_render_metrics(const struct proxy *p, struct evbuffer *b)
     metric_head(b, "accept_pauses_total", "Times accept() ran out of descriptors or memory "
                 "and the listeners paused.", "counter");
     evbuffer_add_printf(b, METRIC_PREFIX "accept_pauses_total %" PRIu64 "\n", p->n.accept_pauses);
+    metric_head(b, "loop_waits_total", "Times the event loop waited in epoll for work (each "
+                "may sleep, and a wake-up costs tens of microseconds).", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "loop_waits_total %" PRIu64 "\n", p->n.loop_waits);
+    metric_head(b, "loop_poll_hits_total", "Times polling (poll_us) found traffic before the "
+                "loop waited: wake-ups saved.", "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "loop_poll_hits_total %" PRIu64 "\n",
+                        p->n.loop_poll_hits);
+    metric_head(b, "loop_poll_idle_seconds_total", "CPU time polling spent finding nothing.",
+                "counter");
+    evbuffer_add_printf(b, METRIC_PREFIX "loop_poll_idle_seconds_total %.6f\n",
+                        (double)p->n.loop_poll_idle_us / 1e6);
     metric_head(b, "negatives_blocked", "Copies and mutations of unknown outcome that may "
                 "still write: while above 0 no cache learns a hole.", "gauge");
     evbuffer_add_printf(b, METRIC_PREFIX "negatives_blocked %u\n", p->negatives_blocked);
@@ -373,6 +384,12 @@ char *stats_render_json(const struct proxy *p)
         json_object_set_new(root, "negatives_blocked", json_integer(p->negatives_blocked));
         json_object_set_new(root, "accept_pauses_total",
                             json_integer((json_int_t)p->n.accept_pauses));
+        json_object_set_new(root, "event_loop",
+                            json_pack("{s:I, s:I, s:f}",
+                                      "waits_total", (json_int_t)p->n.loop_waits,
+                                      "poll_hits_total", (json_int_t)p->n.loop_poll_hits,
+                                      "poll_idle_seconds_total",
+                                      (double)p->n.loop_poll_idle_us / 1e6));
     }
     /* Connections a limit refused or closed (conn_limits.c). */
     if (root)

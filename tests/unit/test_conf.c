@@ -49,6 +49,7 @@ static void test_defaults(void **state)
     assert_int_equal(c->nop_timeout, 30);
     assert_int_equal(c->backend_timeout, 30);
     assert_int_equal(c->health_deadline, 5);
+    assert_int_equal(c->poll_us, 50);
     assert_null(c->auth_file);
     assert_int_equal(c->n_accounts, 0);
     assert_int_equal(c->discovery.n_chap_accounts, 0);
@@ -106,6 +107,7 @@ static void test_every_key(void **state)
         "nop_timeout = 3600\n"
         "backend_timeout = 1 ; seconds\n"
         "health_deadline = 2\n"
+        "poll_us = 0\n"
         "\n"
         "[target iqn.2026-11.org.example:a]\n"
         "backend_portal = [2001:db8::7]\n"
@@ -147,6 +149,7 @@ static void test_every_key(void **state)
     assert_int_equal(c->nop_timeout, 3600);
     assert_int_equal(c->backend_timeout, 1);
     assert_int_equal(c->health_deadline, 2);
+    assert_int_equal(c->poll_us, 0);
     assert_int_equal(c->n_targets, 3);
     const struct conf_target *t = &c->targets[0];
     assert_int_equal(t->n_backend_portals, 1);
@@ -156,7 +159,7 @@ static void test_every_key(void **state)
     assert_string_equal(t->initiator_name, "iqn.2026-11.org.example:initiator");
     assert_int_equal(t->coherence, CONF_COHERENCE_EXCLUSIVE);
     assert_int_equal(t->page_size, 16u << 20);
-    assert_int_equal(t->line, 20);
+    assert_int_equal(t->line, 21);
     assert_false(t->allow_anonymous);
     t = &c->targets[1];
     assert_string_equal(t->name, "eui.02004567A425678D");
@@ -344,6 +347,7 @@ static const struct bad bads[] = {
     { PROXY "nop_timeout = 0\n", "t.conf:3: [proxy] nop_timeout: 0 is out of range (1..3600)" },
     { PROXY "backend_timeout = 30s\n", "t.conf:3: [proxy] backend_timeout: '30s' is not a number" },
     { PROXY "health_deadline = 0\n", "t.conf:3: [proxy] health_deadline: 0 is out of range (1..3600)" },
+    { PROXY "poll_us = 1001\n", "t.conf:3: [proxy] poll_us: 1001 is out of range (0..1000)" },
     { PROXY "session_memory_budget = 1023K\n",
       "t.conf:3: [proxy] session_memory_budget: 1023K is out of range (1M..4G)" },
     { PROXY "session_memory_budget = 4097M\n",
