@@ -13,12 +13,19 @@
  * that finds none lets the loop sleep.  The cost is at most poll_us of CPU
  * per burst, counted (loop_poll_idle_us).  QEMU's iothreads poll the same
  * way (poll-max-ns).
+ *
+ * Only while every initiator waits for its answers: with more than one
+ * command in flight on a connection the next event comes anyway, and a
+ * poll's CPU is taken from the initiator and the SAN on the same machine
+ * (4 KiB random READs at 32 in flight through loopback lost a quarter of
+ * their IOPS to a proxy that polled regardless).
  */
 #include "event_poll.h"
 
 #include <event2/event.h>
 
 #include "clock.h"
+#include "conn.h"
 #include "server.h"
 
 /* Socket reads so far (event_poll_note_traffic): the loop is single
@@ -35,6 +42,18 @@ void event_poll_note_traffic(void)
 static bool loop_ended(struct event_base *base)
 {
     return event_base_got_exit(base) || event_base_got_break(base);
+}
+
+/* Some connection is open, none has more than one command in flight. */
+static bool initiators_wait_for_answers(const struct proxy *p)
+{
+    const struct conn *c;
+
+    TAILQ_FOREACH(c, &p->conns, link) {
+        if (c->n_tasks > 1)
+            return false;
+    }
+    return !TAILQ_EMPTY(&p->conns);
 }
 
 enum poll_result { POLL_TRAFFIC, POLL_IDLE, POLL_ENDED };
@@ -69,7 +88,8 @@ void proxy_run(struct proxy *p)
             return;
         /* poll_us is read each time: a reload (SIGHUP) changes it at once */
         do
-            r = p->conf->poll_us ? poll_for_traffic(p, p->conf->poll_us) : POLL_IDLE;
+            r = p->conf->poll_us && initiators_wait_for_answers(p)
+                    ? poll_for_traffic(p, p->conf->poll_us) : POLL_IDLE;
         while (r == POLL_TRAFFIC);
     } while (r != POLL_ENDED);
 }

@@ -2,9 +2,12 @@
 # make bench: proxy vs direct throughput. A private tgtd on loopback serves a
 # 1 GiB LUN filled with random data (written once from /dev/urandom, so nothing
 # is sparse); iscsi-perf runs sequential 1 MiB reads and random 4 KiB reads, 32
-# requests in flight, directly against tgtd and through the proxy, alternating,
-# BENCH_REPS times each (median reported). The backing file sits in the page
-# cache, so this measures protocol and proxy overhead, not a disk.
+# requests in flight, and random 4 KiB reads one at a time, directly against
+# tgtd, through the proxy, and through a second proxy that does not poll
+# (poll_us = 0), alternating, BENCH_REPS times each (median reported). The
+# backing file sits in the page cache, so this measures protocol and proxy
+# overhead, not a disk. "added us" is what the proxy adds to a command's
+# round trip: queue depth x (1 / proxy IOPS - 1 / direct IOPS).
 # Never fails on figures; fails only if a run itself fails.
 #   BENCH_SECONDS (5) per run, BENCH_REPS (3), PROXY_BIN "direct" = tgtd only
 set -euo pipefail
@@ -31,21 +34,26 @@ isp_start_proxy
 if ((ISP_DIRECT)); then PROXY_IQN=$BACKEND_IQN; else PROXY_IQN=$ISP_PROXY_IQN_DEFAULT; fi
 URL_DIRECT=iscsi://127.0.0.1:$TGT_PORT/$BACKEND_IQN/$ISP_LUN
 URL_PROXY=iscsi://127.0.0.1:$PROXY_PORT/$PROXY_IQN/$ISP_LUN
+if ((!ISP_DIRECT)); then
+  ISP_PROXY_KEYS="poll_us = 0" isp_start_proxy
+  URL_NOPOLL=iscsi://127.0.0.1:$PROXY_PORT/$PROXY_IQN/$ISP_LUN
+fi
 
 bs=$(iscsi-readcapacity16 -i "$ISP_INITIATOR" "$URL_DIRECT" | sed -n 's/^LOGICAL BLOCK LENGTH IN BYTES://p')
 [[ "$bs" =~ ^[0-9]+$ ]] || isp_fail "cannot read the LUN's block size"
 
-# workload name, request size in bytes, extra iscsi-perf options
-WORKLOADS=("seq read 1 MiB qd32|1048576|" "rand read 4 KiB qd32|4096|-r")
+# workload name, request size in bytes, requests in flight, extra iscsi-perf options
+WORKLOADS=("seq read 1 MiB qd32|1048576|32|" "rand read 4 KiB qd32|4096|32|-r"
+  "rand read 4 KiB qd1|4096|1|-r")
 SIDES=(direct)
-((ISP_DIRECT)) || SIDES+=(proxy)
+((ISP_DIRECT)) || SIDES+=(proxy nopoll)
 errors=0
 declare -A IOPS=()
 
-perf_once() { # perf_once URL BYTES EXTRA: prints the average IOPS, or nothing
-  local url=$1 bytes=$2 extra=$3 out
+perf_once() { # perf_once URL BYTES QD EXTRA: prints the average IOPS, or nothing
+  local url=$1 bytes=$2 qd=$3 extra=$4 out
   # shellcheck disable=SC2086  # $extra is an option list
-  out=$(isp_timeout $((SECS + 60)) iscsi-perf -i "$ISP_INITIATOR" -t "$SECS" -m 32 \
+  out=$(isp_timeout $((SECS + 60)) iscsi-perf -i "$ISP_INITIATOR" -t "$SECS" -m "$qd" \
     -b $((bytes / bs)) $extra "$url" </dev/null 2>&1 | tr '\r' '\n') || {
     printf '%s\n' "$out" | tail -n 5 >&2
     return 1
@@ -55,11 +63,15 @@ perf_once() { # perf_once URL BYTES EXTRA: prints the average IOPS, or nothing
 
 echo "bench: iscsi-perf ${SECS}s per run, $REPS runs per workload and side, block size $bs"
 for w in "${WORKLOADS[@]}"; do
-  IFS='|' read -r name bytes extra <<<"$w"
+  IFS='|' read -r name bytes qd extra <<<"$w"
   for ((r = 1; r <= REPS; r++)); do
     for side in "${SIDES[@]}"; do
-      if [[ $side == direct ]]; then url=$URL_DIRECT; else url=$URL_PROXY; fi
-      if v=$(perf_once "$url" "$bytes" "$extra") && [[ "$v" =~ ^[0-9]+$ ]]; then
+      case $side in
+        direct) url=$URL_DIRECT ;;
+        proxy) url=$URL_PROXY ;;
+        nopoll) url=$URL_NOPOLL ;;
+      esac
+      if v=$(perf_once "$url" "$bytes" "$qd" "$extra") && [[ "$v" =~ ^[0-9]+$ ]]; then
         IOPS[$name|$side]+="$v "
         printf '  %-22s %-6s run %d: %8d IOPS\n' "$name" "$side" "$r" "$v"
       else
@@ -76,18 +88,22 @@ median() { tr ' ' '\n' <<<"$1" | grep -E '^[0-9]+$' | sort -n |
 
 echo
 echo "bench: median of $REPS, ${SIZE_MB} MiB LUN on tgtd via 127.0.0.1 (MiB/s = IOPS x request size)"
-printf '%-22s %12s %12s %12s %12s %13s\n' workload "direct MiB/s" "direct IOPS" "proxy MiB/s" "proxy IOPS" "proxy/direct"
+echo "  proxy: poll_us = 50 (the default); nopoll: poll_us = 0"
+printf '%-22s %-7s %10s %10s %8s %9s\n' workload side "MiB/s" IOPS "x direct" "added us"
 for w in "${WORKLOADS[@]}"; do
-  IFS='|' read -r name bytes _ <<<"$w"
+  IFS='|' read -r name bytes qd _ <<<"$w"
   d=$(median "${IOPS[$name|direct]:-}")
-  p=""
-  ((ISP_DIRECT)) || p=$(median "${IOPS[$name|proxy]:-}")
-  awk -v n="$name" -v b="$bytes" -v d="$d" -v p="$p" 'BEGIN {
-    dm = (d == "") ? "-" : sprintf("%.1f", d * b / 1048576)
-    pm = (p == "") ? "-" : sprintf("%.1f", p * b / 1048576)
-    ratio = (d == "" || p == "" || d == 0) ? "-" : sprintf("%.2f", p / d)
-    printf "%-22s %12s %12s %12s %12s %13s\n", n, dm, (d == "" ? "-" : d), pm, (p == "" ? "-" : p), ratio
-  }'
+  for side in "${SIDES[@]}"; do
+    p=$(median "${IOPS[$name|$side]:-}")
+    awk -v n="$name" -v s="$side" -v b="$bytes" -v q="$qd" -v d="$d" -v p="$p" 'BEGIN {
+      mib = (p == "") ? "-" : sprintf("%.1f", p * b / 1048576)
+      ratio = (d == "" || p == "" || d == 0) ? "-" : sprintf("%.2f", p / d)
+      added = "-"
+      if (d != "" && p != "" && d > 0 && p > 0 && s != "direct")
+        added = sprintf("%.1f", q * (1 / p - 1 / d) * 1e6)
+      printf "%-22s %-7s %10s %10s %8s %9s\n", n, s, mib, (p == "" ? "-" : p), ratio, added
+    }'
+  done
 done
 if ((errors)); then
   isp_fail "$errors iscsi-perf runs failed (the figures above are incomplete)"
