@@ -122,7 +122,10 @@ lint:
 	@tests/lint.sh
 demo: deps $(BIN)
 	tests/demo.sh $(BIN)
-bench: deps $(BIN)
+# make bench part 5: the CPU cost of learning zeros from READ data.
+build/zero_scan_bench: build/plain/tests/bench/zero_scan.o $(call objs,plain,$(PURE_SRCS))
+	$(CC) $(OPT) -o $@ $^ $(PURE_LIBS)
+bench: deps $(BIN) build/zero_scan_bench
 	tests/bench/bench.sh $(BIN)
 soak: deps $(BIN)
 	tests/soak/soak.sh $(BIN)

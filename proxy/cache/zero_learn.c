@@ -5,21 +5,17 @@
 
 bool zero_learn_is_zero(const uint8_t *buf, size_t len)
 {
-    uint64_t acc = 0, w;
-    size_t i = 0;
+    static const uint8_t zeros[64];
+    size_t head = len < sizeof(zeros) ? len : sizeof(zeros);
 
-    /* Eight words a round, one branch: the compiler vectorises the ORs. */
-    for (; i + 64 <= len; i += 64) {
-        for (size_t k = 0; k < 64; k += 8) {
-            memcpy(&w, buf + i + k, 8);
-            acc |= w;
-        }
-        if (acc)
-            return false;
-    }
-    for (; i < len; i++)
-        acc |= buf[i];
-    return acc == 0;
+    /* The first 64 bytes are zero and every later byte equals the one 64
+     * before it.  glibc's vectorised memcmp does the scan and stops at the
+     * first non-zero byte; a word-wise loop, which GCC leaves scalar at -O2,
+     * ran a quarter as fast (make bench part 5). */
+    if (len == 0)
+        return true;
+    return memcmp(buf, zeros, head) == 0 &&
+           (len == head || memcmp(buf, buf + head, len - head) == 0);
 }
 
 void zero_learn_emit(void *arg, uint64_t lba, uint64_t blocks)

@@ -27,7 +27,7 @@ struct zero_learn_sink {
 };
 void zero_learn_emit(void *arg, uint64_t lba, uint64_t blocks);
 
-/* buf[0..len) is all zero bytes (a word-wise scan; len may be any size). */
+/* buf[0..len) is all zero bytes (len may be any size, 0 included). */
 bool zero_learn_is_zero(const uint8_t *buf, size_t len);
 
 struct zero_learn_in {

@@ -128,3 +128,12 @@ fi
 if [[ "${SLOW_SAN_THICK:-1}" != 0 ]]; then
   "$(dirname "$0")/slow_san_thick.sh" "$PROXY_BIN"
 fi
+
+# Part 5: what learning zeros from READ data costs the proxy's CPU (the zero
+# scan over data in cache and in memory, next to memcmp and memcpy; see
+# zero_scan.c). `make bench` builds it; ZERO_SCAN=0 skips it.
+if [[ "${ZERO_SCAN:-1}" != 0 ]]; then
+  zero_scan=$(dirname "$0")/../../build/zero_scan_bench
+  [[ -x "$zero_scan" ]] || isp_fail "$zero_scan not built (make build/zero_scan_bench)"
+  "$zero_scan"
+fi

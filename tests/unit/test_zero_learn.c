@@ -31,8 +31,16 @@ static void test_is_zero(void **state)
         assert_true(zero_learn_is_zero(buf, pos));      /* up to it: zeros */
         buf[pos] = 0;
     }
-    buf[sizeof(buf) - 1] = 0x80;    /* the tail past the last whole word */
+    buf[sizeof(buf) - 1] = 0x80;    /* the last byte */
     assert_false(zero_learn_is_zero(buf, sizeof(buf)));
+    buf[sizeof(buf) - 1] = 0;
+    /* around the 64-byte head the scan compares the rest against */
+    for (size_t pos = 60; pos < 70; pos++) {
+        buf[pos] = 0x02;
+        for (size_t len = pos; len <= pos + 2; len++)
+            assert_int_equal(zero_learn_is_zero(buf, len), len == pos);
+        buf[pos] = 0;
+    }
 }
 
 struct fixture {
