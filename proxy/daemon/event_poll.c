@@ -25,7 +25,6 @@
 #include <event2/event.h>
 
 #include "clock.h"
-#include "conn.h"
 #include "server.h"
 
 /* Socket reads so far (event_poll_note_traffic): the loop is single
@@ -47,13 +46,7 @@ static bool loop_ended(struct event_base *base)
 /* Some connection is open, none has more than one command in flight. */
 static bool initiators_wait_for_answers(const struct proxy *p)
 {
-    const struct conn *c;
-
-    TAILQ_FOREACH(c, &p->conns, link) {
-        if (c->n_tasks > 1)
-            return false;
-    }
-    return !TAILQ_EMPTY(&p->conns);
+    return p->conns_pipelining == 0 && !TAILQ_EMPTY(&p->conns);
 }
 
 enum poll_result { POLL_TRAFFIC, POLL_IDLE, POLL_ENDED };

@@ -44,6 +44,8 @@ struct proxy {
     bool accept_paused;              /* out of descriptors: listeners off a moment */
     struct event *accept_ev;         /* ... until this fires */
     struct conn_list conns;
+    unsigned conns_pipelining;       /* of them, those with more than one command in
+                                        flight (task.c; event_poll.c polls while 0) */
     struct lun_list luns;
     unsigned negatives_blocked;      /* lun_guard.c: answers teach no negatives */
     struct proxy_counters n;

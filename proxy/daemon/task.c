@@ -35,7 +35,8 @@ void task_unlink(struct task *t)
     struct conn *c = t->conn;
 
     TAILQ_REMOVE(&c->tasks, t, link);
-    c->n_tasks--;
+    if (c->n_tasks-- == 2)
+        c->proxy->conns_pipelining--;
     c->bytes_in_use -= t->edtl;
     if (c->rx_stalled)
         conn_resume(c);
@@ -365,7 +366,8 @@ enum rx_result task_scsi_command(struct conn *c, const struct rx_pdu *pdu)
     t->r2t_ttt = ISCSI_RESERVED_TAG;
     memcpy(t->cdb, h->u.scsi_cmd.cdb, sizeof(t->cdb));
     TAILQ_INSERT_TAIL(&c->tasks, t, link);
-    c->n_tasks++;
+    if (++c->n_tasks == 2)
+        c->proxy->conns_pipelining++;
     c->bytes_in_use += edtl;
     task_cache_classify(t);
     task_order_enter(t, h->flags & ISCSI_FLAG_CMD_ATTR);
